@@ -1,0 +1,126 @@
+"""Settings of the reference project: SQLite by default, PostgreSQL with DATABASE_URL.
+
+Every Temporal setting can be overridden from the environment variable of the same name.
+"""
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "insecure-development-key-change-me")
+DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
+ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "joeflow_temporal",
+    "django_integration.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "django_integration.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "django_integration.wsgi.application"
+
+
+def database_from_url(url: str) -> dict:
+    """A DATABASES entry from ``postgres://user:password@host:port/name`` or ``sqlite:///path``."""
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        return sqlite_database(parts.path[1:] or ":memory:")
+    if parts.scheme not in ("postgres", "postgresql", "pgsql"):
+        raise ValueError(f"DATABASE_URL: unsupported scheme {parts.scheme!r} (postgres or sqlite)")
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": unquote(parts.path[1:]),
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": parts.hostname or "",
+        "PORT": str(parts.port or ""),
+        "CONN_MAX_AGE": int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        "CONN_HEALTH_CHECKS": True,
+    }
+
+
+def sqlite_database(name) -> dict:
+    """SQLite tuned for a worker and a web server writing at once: WAL, immediate transactions."""
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": name,
+        "OPTIONS": {
+            "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        },
+    }
+
+
+DATABASES = {
+    "default": database_from_url(os.environ["DATABASE_URL"])
+    if os.environ.get("DATABASE_URL")
+    else sqlite_database(BASE_DIR / "db.sqlite3")
+}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+}
+
+
+def seconds(name: str, default: timedelta) -> timedelta:
+    value = os.environ.get(name)
+    return timedelta(seconds=float(value)) if value else default
+
+
+JOEFLOW_TEMPORAL_ADDRESS = os.environ.get("JOEFLOW_TEMPORAL_ADDRESS", "localhost:7233")
+JOEFLOW_TEMPORAL_NAMESPACE = os.environ.get("JOEFLOW_TEMPORAL_NAMESPACE", "default")
+JOEFLOW_TEMPORAL_TASK_QUEUE = os.environ.get("JOEFLOW_TEMPORAL_TASK_QUEUE", "joeflow")
+JOEFLOW_TEMPORAL_UI_URL = os.environ.get("JOEFLOW_TEMPORAL_UI_URL", "http://localhost:8233")
+JOEFLOW_TEMPORAL_POLL_INTERVAL = seconds("JOEFLOW_TEMPORAL_POLL_INTERVAL", timedelta(seconds=10))
+JOEFLOW_TEMPORAL_POLL_MAX_INTERVAL = seconds(
+    "JOEFLOW_TEMPORAL_POLL_MAX_INTERVAL", timedelta(minutes=10)
+)

@@ -1,0 +1,212 @@
+"""The Django side of the engine: every database read and write the walker needs.
+
+All activities are synchronous (they run on the worker's thread pool), close stale database
+connections around each run, and are idempotent, so Temporal may retry any of them at any time.
+Database outages (``OperationalError``/``InterfaceError``) are raised, and Temporal retries them;
+everything a machine task raises is recorded on its Task instead.
+"""
+
+import contextvars
+import functools
+import inspect
+import threading
+from collections.abc import Iterable
+from contextlib import contextmanager
+
+from django.apps import apps
+from django.db import InterfaceError, OperationalError, close_old_connections, transaction
+from django.utils import timezone
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from joeflow_temporal.engine import names
+from joeflow_temporal.engine.payloads import (
+    CancelTasks,
+    ConfirmTask,
+    CreateTask,
+    MachineOutcome,
+    RunMachineTask,
+    WorkflowRef,
+)
+from joeflow_temporal.models import Task, Workflow
+
+
+def db_activity(name: str):
+    """Register a sync activity that gets a fresh, healthy database connection for each run."""
+
+    def decorator(fn):
+        @activity.defn(name=name)
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            close_old_connections()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                close_old_connections()
+
+        return wrapper
+
+    return decorator
+
+
+def workflow_class(label: str) -> type[Workflow]:
+    try:
+        return apps.get_model(label)
+    except (LookupError, ValueError):
+        raise ApplicationError(
+            f"No workflow class {label!r} is installed in this worker.",
+            type="UnknownWorkflow",
+            non_retryable=True,
+        ) from None
+
+
+def load_workflow(ref: WorkflowRef, lock: bool = False) -> Workflow:
+    queryset = workflow_class(ref.label).objects.all()
+    if lock:
+        queryset = queryset.select_for_update()
+    try:
+        return queryset.get(pk=ref.pk)
+    except Workflow.DoesNotExist:
+        raise ApplicationError(
+            f"Workflow {ref.label} {ref.pk} no longer exists.",
+            type="WorkflowDeleted",
+            non_retryable=True,
+        ) from None
+
+
+@db_activity(names.CREATE_TASK)
+def create_task(request: CreateTask) -> int:
+    """Create the Task row keyed by the walker (or find the one a previous attempt made)."""
+    workflow = load_workflow(request.workflow)
+    with transaction.atomic():
+        task, created = Task.objects.get_or_create(
+            _workflow_id=workflow.pk,
+            key=request.key,
+            defaults={
+                "name": request.name,
+                "type": request.type,
+                "content_type": workflow.get_content_type(),
+            },
+        )
+        if request.parent_ids:
+            task.parent_task_set.add(*request.parent_ids)
+        if request.completed and task.status == Task.SCHEDULED:
+            task.finish()
+    return task.pk
+
+
+@db_activity(names.CONFIRM_TASK)
+def confirm_task(request: ConfirmTask) -> str:
+    """Succeed once a commit announced by a signal is visible; raise (retried) until then."""
+    status = (
+        Task.objects.filter(pk=request.task.task_id, _workflow_id=request.task.workflow.pk)
+        .values_list("status", flat=True)
+        .first()
+    )
+    if status not in request.statuses:
+        raise ApplicationError(
+            f"Task {request.task.task_id} is {status or 'missing'}, expected {request.statuses}.",
+            type="NotCommittedYet",
+        )
+    return status
+
+
+@db_activity(names.RUN_MACHINE_TASK)
+def run_machine_task(request: RunMachineTask) -> MachineOutcome:
+    """Run a machine task; its database writes and its outcome commit in one transaction.
+
+    A retry that finds the outcome already committed returns it without running the method again.
+    """
+    with transaction.atomic():
+        task = Task.objects.select_for_update().get(pk=request.task_id)
+        if task.status == Task.SUCCEEDED:
+            return MachineOutcome(status="succeeded", next_tasks=task.next_tasks)
+        if task.status == Task.CANCELED:
+            return MachineOutcome(status="canceled")
+        workflow = load_workflow(request.workflow, lock=True)
+        try:
+            with transaction.atomic(), heartbeating():
+                result = call_machine_task(workflow, task)
+                next_tasks = interpret_result(result, task.name, request.node_names)
+        except (OperationalError, InterfaceError):
+            raise  # transient: Temporal retries the whole run
+        except Exception as error:
+            task.fail(error)
+            return MachineOutcome(status="failed")
+        if result is False:
+            return MachineOutcome(status="not_ready")
+        task.finish(next_tasks=next_tasks)
+        return MachineOutcome(status="succeeded", next_tasks=next_tasks)
+
+
+@db_activity(names.CANCEL_TASKS)
+def cancel_tasks(request: CancelTasks) -> int:
+    """Mark open tasks canceled: the given ones, or all of the instance."""
+    tasks = Task.objects.filter(_workflow_id=request.workflow.pk).open()
+    if request.task_ids is not None:
+        tasks = tasks.filter(pk__in=request.task_ids)
+    return tasks.update(status=Task.CANCELED, completed=timezone.now(), modified=timezone.now())
+
+
+@db_activity(names.FINISH_WORKFLOW)
+def finish_workflow(ref: WorkflowRef) -> None:
+    Workflow.objects.filter(pk=ref.pk, completed=None).update(completed=timezone.now())
+
+
+ACTIVITIES = [create_task, confirm_task, run_machine_task, cancel_tasks, finish_workflow]
+
+
+def call_machine_task(workflow: Workflow, task: Task):
+    method = getattr(workflow, task.name, None)
+    if not callable(method):
+        raise LookupError(
+            f"{type(workflow).__name__} has no task {task.name!r} any more; "
+            "override the instance to move it on."
+        )
+    if inspect.signature(method).parameters:
+        return method(task)
+    return method()
+
+
+def interpret_result(result, task_name: str, node_names: list[str]) -> list[str] | None:
+    """Names of the next tasks a method chose, or None to follow every outgoing edge."""
+    if isinstance(result, (str, bytes)) or not isinstance(result, Iterable):
+        return None
+    if inspect.isgenerator(result):
+        raise TypeError(f"Task {task_name!r} must not be a generator; return a list of tasks.")
+    chosen = [node_name(item) for item in result]
+    unknown = [name for name in chosen if name not in node_names]
+    if unknown:
+        raise ValueError(
+            f"Task {task_name!r} returned {', '.join(map(repr, unknown))}, "
+            f"which is not a task of this workflow ({', '.join(node_names)})."
+        )
+    return chosen
+
+
+def node_name(item) -> str:
+    if isinstance(item, str):
+        return item
+    return getattr(item, "name", None) or getattr(item, "__name__", repr(item))
+
+
+@contextmanager
+def heartbeating():
+    """Heartbeat from a helper thread while a long method runs, so a dead worker is noticed."""
+    timeout = activity.info().heartbeat_timeout
+    if not timeout:
+        yield
+        return
+    stop = threading.Event()
+
+    def beat():
+        while not stop.wait(timeout.total_seconds() / 3):
+            activity.heartbeat()
+
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(beat,), daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()

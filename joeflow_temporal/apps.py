@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class JoeflowTemporalConfig(AppConfig):
+    name = "joeflow_temporal"
+    verbose_name = "Workflows"
+    default_auto_field = "django.db.models.BigAutoField"

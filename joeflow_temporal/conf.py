@@ -1,0 +1,30 @@
+"""Settings of joeflow-temporal, with their defaults. Only the Django layer reads them."""
+
+from datetime import timedelta
+
+from django.conf import settings
+
+DEFAULTS = {
+    # host:port of the Temporal frontend.
+    "JOEFLOW_TEMPORAL_ADDRESS": "localhost:7233",
+    # Temporal namespace the instances run in.
+    "JOEFLOW_TEMPORAL_NAMESPACE": "default",
+    # Task queue the walker and its activities run on; every worker polls it.
+    "JOEFLOW_TEMPORAL_TASK_QUEUE": "joeflow",
+    # The Temporal web UI, linked from the admin and the detail pages.
+    "JOEFLOW_TEMPORAL_UI_URL": "http://localhost:8233",
+    # First re-run of a machine task that returned False; doubles up to the maximum below.
+    "JOEFLOW_TEMPORAL_POLL_INTERVAL": timedelta(seconds=10),
+    "JOEFLOW_TEMPORAL_POLL_MAX_INTERVAL": timedelta(minutes=10),
+    # Longest run of one machine task before Temporal retries it on another worker.
+    "JOEFLOW_TEMPORAL_TASK_TIMEOUT": timedelta(minutes=30),
+    # A machine task whose worker stops heartbeating for this long is retried elsewhere.
+    "JOEFLOW_TEMPORAL_HEARTBEAT_TIMEOUT": timedelta(seconds=30),
+    # Timeout of the calls Django makes to Temporal (start, signal) while a user waits.
+    "JOEFLOW_TEMPORAL_RPC_TIMEOUT": timedelta(seconds=5),
+}
+
+
+def get(name: str):
+    """Read a setting at call time (never at import), falling back to its default."""
+    return getattr(settings, name, DEFAULTS[name])

@@ -1,0 +1,39 @@
+"""The Django-free engine: a graph spec and the one generic Temporal workflow that walks it.
+
+Everything in this package imports only the standard library, ``temporalio`` and ``pydantic``,
+so the walker runs inside Temporal's workflow sandbox unmodified and a worker never needs Django
+to replay history. The Django side (``joeflow_temporal.activities``) does all the I/O.
+"""
+
+from joeflow_temporal.engine import names
+from joeflow_temporal.engine.payloads import (
+    CreateTask,
+    MachineOutcome,
+    OverrideRequest,
+    RunMachineTask,
+    TaskRef,
+    WalkerConfig,
+    WalkerInput,
+    WorkflowRef,
+)
+from joeflow_temporal.engine.plugin import EnginePlugin
+from joeflow_temporal.engine.spec import Graph, Node
+from joeflow_temporal.engine.state import OpenTask, Phase, WalkerState
+
+__all__ = [
+    "CreateTask",
+    "EnginePlugin",
+    "Graph",
+    "MachineOutcome",
+    "Node",
+    "OpenTask",
+    "OverrideRequest",
+    "Phase",
+    "RunMachineTask",
+    "TaskRef",
+    "WalkerConfig",
+    "WalkerInput",
+    "WalkerState",
+    "WorkflowRef",
+    "names",
+]

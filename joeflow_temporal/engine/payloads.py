@@ -1,0 +1,82 @@
+"""Inputs and outputs of the walker and its activities: ids and names, never ORM objects."""
+
+from datetime import timedelta
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from joeflow_temporal.engine.spec import Graph
+from joeflow_temporal.engine.state import WalkerState
+
+
+class WalkerConfig(BaseModel):
+    """Engine settings, read from Django settings once when an instance starts."""
+
+    poll_interval: timedelta = timedelta(seconds=10)
+    poll_max_interval: timedelta = timedelta(minutes=10)
+    task_timeout: timedelta = timedelta(minutes=30)
+    """start-to-close timeout of one machine task run."""
+    heartbeat_timeout: timedelta = timedelta(seconds=30)
+    """How soon a machine task whose worker died is retried elsewhere."""
+
+
+class WorkflowRef(BaseModel):
+    label: str
+    pk: int
+
+
+class WalkerInput(BaseModel):
+    graph: Graph
+    workflow: WorkflowRef
+    start_task_id: int
+    start_node: str
+    config: WalkerConfig = Field(default_factory=WalkerConfig)
+    state: WalkerState | None = None
+    """Set when a run continues as new."""
+
+
+class TaskRef(BaseModel):
+    workflow: WorkflowRef
+    task_id: int
+
+
+class CreateTask(BaseModel):
+    workflow: WorkflowRef
+    key: str
+    name: str
+    type: Literal["human", "machine"]
+    parent_ids: list[int]
+    completed: bool = False
+    """Create (or finish) the row as ``succeeded``: joins and waits."""
+
+
+class RunMachineTask(BaseModel):
+    workflow: WorkflowRef
+    task_id: int
+    node_names: list[str]
+    """The nodes of the graph the instance walks: a returned task must be one of them."""
+
+
+class MachineOutcome(BaseModel):
+    status: Literal["succeeded", "not_ready", "failed", "canceled"]
+    next_tasks: list[str] | None = None
+    """The names the method returned; ``None`` means follow every outgoing edge."""
+
+
+class ConfirmTask(BaseModel):
+    task: TaskRef
+    statuses: list[str]
+    """Succeed once the Task row has one of these statuses; retried (bounded) until then."""
+
+
+class CancelTasks(BaseModel):
+    workflow: WorkflowRef
+    task_ids: list[int] | None
+    """The tasks to cancel if still open; ``None``: every open task of the instance."""
+
+
+class OverrideRequest(BaseModel):
+    """Sent by Django after it recorded an ``override`` task and canceled the open ones."""
+
+    task_id: int
+    next_tasks: list[str]

@@ -1,0 +1,51 @@
+"""The walker's state: everything a run needs, carried across continue-as-new."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+
+class Phase(StrEnum):
+    CREATE = "create"
+    """The Task row is to be created (idempotently, by ``key``)."""
+    CONFIRM_START = "confirm_start"
+    """The start task was created by Django; wait until its commit is visible."""
+    RUN = "run"
+    """A machine method is to be run."""
+    POLL = "poll"
+    """The method returned ``False``: run it again at ``wake_at``."""
+    WAIT = "wait"
+    """A ``Wait`` node's timer runs until ``wake_at``."""
+    HUMAN = "human"
+    """A human task waits for ``complete_task``."""
+    JOIN = "join"
+    """A join waits for the rest of its parents."""
+    FAILED = "failed"
+    """The method raised; waits for ``rerun_task`` or ``cancel_task``."""
+
+
+class OpenTask(BaseModel):
+    key: str
+    """Idempotency key of the Task row, chosen by the walker, unique within the instance."""
+    name: str
+    phase: Phase
+    id: int | None = None
+    parent_ids: list[int] = Field(default_factory=list)
+    wake_at: datetime | None = None
+    polls: int = 0
+    arrived: list[str] = Field(default_factory=list)
+    """For a join: the parents that have arrived so far."""
+
+
+class WalkerState(BaseModel):
+    run: int = 1
+    """The run number: 1, plus one per continue-as-new."""
+    steps: int = 0
+    """Tasks finished by the engine over all runs."""
+    tasks: dict[str, OpenTask] = Field(default_factory=dict)
+    """Open tasks by key, in creation order."""
+    completions: list[int] = Field(default_factory=list)
+    """``complete_task`` signals not yet handled."""
+    reruns: list[int] = Field(default_factory=list)
+    cancels: list[int] = Field(default_factory=list)

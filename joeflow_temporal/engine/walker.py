@@ -1,0 +1,412 @@
+"""The one generic Temporal workflow: it walks the graph of any joeflow workflow class.
+
+Every open task has a driver coroutine that moves it through its phases (create the row, run
+the method or wait for a human, a timer or a join) and, when the task is done, puts its next
+tasks into the state. The state is plain data, so continue-as-new, cancel and override all use
+one mechanism: *quiesce* (each driver stops at its next safe point), change or carry the state,
+and launch drivers again.
+"""
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+from joeflow_temporal.engine import names
+from joeflow_temporal.engine.payloads import (
+    CancelTasks,
+    ConfirmTask,
+    CreateTask,
+    MachineOutcome,
+    OverrideRequest,
+    RunMachineTask,
+    TaskRef,
+    WalkerInput,
+)
+from joeflow_temporal.engine.state import OpenTask, Phase, WalkerState
+
+MIRROR_TIMEOUT = timedelta(seconds=30)
+MIRROR_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
+"""Mirror writes retry for as long as the database is away; they are idempotent."""
+CONFIRM_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=100),
+    maximum_interval=timedelta(seconds=5),
+    maximum_attempts=12,
+)
+"""How long to wait for a commit that a signal announced (about half a minute)."""
+
+PHASE_OF_KIND = {
+    "method": Phase.RUN,
+    "view": Phase.HUMAN,
+    "start_view": Phase.HUMAN,
+    "wait": Phase.WAIT,
+    "join": Phase.JOIN,
+    "start": Phase.WAIT,
+}
+
+
+@workflow.defn(name=names.WORKFLOW_TYPE)
+class JoeflowWalker:
+    @workflow.init
+    def __init__(self, input: WalkerInput) -> None:
+        self._input = input
+        self._graph = input.graph
+        self._state = input.state or WalkerState(
+            tasks={
+                "start": OpenTask(
+                    key="start",
+                    name=input.start_node,
+                    id=input.start_task_id,
+                    phase=Phase.CONFIRM_START,
+                )
+            }
+        )
+        self._drivers: dict[str, asyncio.Task[None]] = {}
+        self._draining = False
+        self._cancel_requested = False
+        self._overrides: list[OverrideRequest] = []
+        self._fatal: BaseException | None = None
+
+    @workflow.run
+    async def run(self, input: WalkerInput) -> WalkerState:
+        self._launch_all()
+        try:
+            while True:
+                await workflow.wait_condition(self._needs_attention)
+                if self._fatal:
+                    raise ApplicationError(str(self._fatal), type="JoeflowEngineError")
+                if self._cancel_requested:
+                    await self._cancel_instance()
+                    return self._state
+                if self._overrides:
+                    await self._apply_overrides()
+                    continue
+                if not self._state.tasks:
+                    await self._mirror(names.FINISH_WORKFLOW, self._input.workflow)
+                    return self._state
+                await self._quiesce()
+                if self._state.tasks and not (self._cancel_requested or self._overrides):
+                    workflow.continue_as_new(self._next_run_input())
+                self._resume()
+        except asyncio.CancelledError:
+            # Temporal cancellation: mirror it, then let the execution end as canceled.
+            await self._cancel_instance()
+            raise
+
+    @workflow.query(name=names.STATE)
+    def state(self) -> WalkerState:
+        return self._state
+
+    @workflow.signal(name=names.COMPLETE_TASK)
+    def complete_task(self, task_id: int) -> None:
+        self._note(self._state.completions, task_id)
+
+    @workflow.signal(name=names.RERUN_TASK)
+    def rerun_task(self, task_id: int) -> None:
+        self._note(self._state.reruns, task_id)
+
+    @workflow.signal(name=names.CANCEL_TASK)
+    def cancel_task(self, task_id: int) -> None:
+        self._note(self._state.cancels, task_id)
+
+    @workflow.signal(name=names.OVERRIDE)
+    def override(self, request: OverrideRequest) -> None:
+        self._overrides.append(request)
+
+    @workflow.signal(name=names.CANCEL)
+    def cancel(self) -> None:
+        self._cancel_requested = True
+
+    # Main loop helpers
+
+    def _needs_attention(self) -> bool:
+        return bool(
+            self._fatal
+            or self._cancel_requested
+            or self._overrides
+            or not self._state.tasks
+            or workflow.info().is_continue_as_new_suggested()
+        )
+
+    def _launch_all(self) -> None:
+        for task in list(self._state.tasks.values()):
+            self._launch(task)
+
+    def _launch(self, task: OpenTask) -> None:
+        if not self._draining and task.key not in self._drivers:
+            self._drivers[task.key] = asyncio.create_task(self._drive(task.key))
+
+    async def _quiesce(self) -> None:
+        """Let every driver reach a safe point: no activity in flight, state fully recorded."""
+        self._draining = True
+        await workflow.wait_condition(lambda: not self._drivers)
+
+    def _resume(self) -> None:
+        self._draining = False
+        self._launch_all()
+
+    def _next_run_input(self) -> WalkerInput:
+        open_ids = {task.id for task in self._state.tasks.values()}
+        state = self._state.model_copy(
+            update={
+                "run": self._state.run + 1,
+                "completions": [i for i in self._state.completions if i in open_ids],
+                "reruns": [i for i in self._state.reruns if i in open_ids],
+                "cancels": [i for i in self._state.cancels if i in open_ids],
+            }
+        )
+        return self._input.model_copy(update={"state": state})
+
+    async def _cancel_instance(self) -> None:
+        await self._quiesce()
+        await self._mirror(
+            names.CANCEL_TASKS,
+            CancelTasks(workflow=self._input.workflow, task_ids=None),
+        )
+        self._state.tasks.clear()
+        await self._mirror(names.FINISH_WORKFLOW, self._input.workflow)
+
+    async def _apply_overrides(self) -> None:
+        """Drop every open task and start the chosen ones after the recorded override task."""
+        await self._quiesce()
+        dropped = [task.id for task in self._state.tasks.values() if task.id is not None]
+        self._state.tasks.clear()
+        if dropped:
+            await self._mirror(
+                names.CANCEL_TASKS,
+                CancelTasks(workflow=self._input.workflow, task_ids=dropped),
+            )
+        while self._overrides:
+            request = self._overrides.pop(0)
+            override = OpenTask(
+                key=f"override:{request.task_id}",
+                name="override",
+                phase=Phase.RUN,
+                id=request.task_id,
+            )
+            self._spawn(override, [n for n in request.next_tasks if n in self._graph.nodes])
+        self._resume()
+
+    # Drivers
+
+    async def _drive(self, key: str) -> None:
+        try:
+            while not self._draining and key in self._state.tasks:
+                task = self._state.tasks[key]
+                if task.id is not None and task.id in self._state.cancels:
+                    await self._confirm_cancel(task)
+                else:
+                    await self._step(task)
+        except ActivityError as error:
+            self._fatal = error.cause or error
+        finally:
+            del self._drivers[key]
+
+    async def _step(self, task: OpenTask) -> None:
+        match task.phase:
+            case Phase.CONFIRM_START:
+                await self._confirm_start(task)
+            case Phase.CREATE:
+                await self._create(task)
+            case Phase.RUN:
+                await self._run_machine_task(task)
+            case Phase.POLL:
+                if await self._wait(task, until=task.wake_at):
+                    task.phase = Phase.RUN
+            case Phase.WAIT:
+                if await self._wait(task, until=task.wake_at):
+                    await self._complete(task)
+            case Phase.JOIN:
+                if await self._wait(task, ready=lambda: self._joined(task)):
+                    await self._complete(task)
+            case Phase.HUMAN:
+                if await self._wait(task, ready=lambda: task.id in self._state.completions):
+                    await self._confirm_human(task)
+            case Phase.FAILED:
+                if await self._wait(task, ready=lambda: task.id in self._state.reruns):
+                    await self._confirm_rerun(task)
+
+    async def _wait(
+        self,
+        task: OpenTask,
+        ready: Callable[[], bool] = lambda: False,
+        until: datetime | None = None,
+    ) -> bool:
+        """Wait for ``ready`` or the time ``until``; False when interrupted (drain or cancel)."""
+
+        def interrupted() -> bool:
+            return self._draining or task.id in self._state.cancels
+
+        timeout = None
+        if until is not None:
+            timeout = (until - workflow.now()).total_seconds()
+            if timeout <= 0:
+                return True
+        try:
+            await workflow.wait_condition(lambda: ready() or interrupted(), timeout=timeout)
+        except TimeoutError:
+            return True
+        return ready()
+
+    async def _confirm_start(self, task: OpenTask) -> None:
+        ref = TaskRef(workflow=self._input.workflow, task_id=task.id)
+        try:
+            await self._confirm(ConfirmTask(task=ref, statuses=["succeeded"]))
+        except ActivityError:
+            workflow.logger.warning("Start task %s was never committed; nothing to do", task.id)
+            del self._state.tasks[task.key]
+            return
+        self._advance(task, None)
+
+    async def _create(self, task: OpenTask) -> None:
+        node = self._graph.nodes[task.name]
+        task.id = await self._mirror(
+            names.CREATE_TASK,
+            CreateTask(
+                workflow=self._input.workflow,
+                key=task.key,
+                name=task.name,
+                type=node.type,
+                parent_ids=task.parent_ids,
+            ),
+            result_type=int,
+        )
+        task.phase = PHASE_OF_KIND[node.kind]
+
+    async def _run_machine_task(self, task: OpenTask) -> None:
+        config = self._input.config
+        outcome = await workflow.execute_activity(
+            names.RUN_MACHINE_TASK,
+            RunMachineTask(
+                workflow=self._input.workflow,
+                task_id=task.id,
+                node_names=list(self._graph.nodes),
+            ),
+            result_type=MachineOutcome,
+            start_to_close_timeout=config.task_timeout,
+            heartbeat_timeout=config.heartbeat_timeout,
+            retry_policy=MIRROR_RETRY,
+        )
+        match outcome.status:
+            case "succeeded":
+                self._advance(task, outcome.next_tasks)
+            case "not_ready":
+                backoff = config.poll_interval * (2**task.polls)
+                task.polls += 1
+                task.wake_at = workflow.now() + min(backoff, config.poll_max_interval)
+                task.phase = Phase.POLL
+            case "failed":
+                task.phase = Phase.FAILED
+            case "canceled":
+                del self._state.tasks[task.key]
+
+    async def _complete(self, task: OpenTask) -> None:
+        """Record a task the engine finishes itself (wait, join, start) as succeeded."""
+        await self._mirror(
+            names.CREATE_TASK,
+            CreateTask(
+                workflow=self._input.workflow,
+                key=task.key,
+                name=task.name,
+                type="machine",
+                parent_ids=task.parent_ids,
+                completed=True,
+            ),
+            result_type=int,
+        )
+        self._advance(task, None)
+
+    async def _confirm_human(self, task: OpenTask) -> None:
+        status = await self._confirm_signal(
+            task, self._state.completions, ["succeeded", "canceled"]
+        )
+        if status == "succeeded":
+            self._advance(task, None)
+        elif status == "canceled":
+            del self._state.tasks[task.key]
+
+    async def _confirm_rerun(self, task: OpenTask) -> None:
+        status = await self._confirm_signal(task, self._state.reruns, ["scheduled", "canceled"])
+        if status == "scheduled":
+            task.phase, task.polls = Phase.RUN, 0
+        elif status == "canceled":
+            del self._state.tasks[task.key]
+
+    async def _confirm_cancel(self, task: OpenTask) -> None:
+        if await self._confirm_signal(task, self._state.cancels, ["canceled"]):
+            del self._state.tasks[task.key]
+
+    async def _confirm_signal(
+        self, task: OpenTask, signals: list[int], statuses: list[str]
+    ) -> str | None:
+        """Wait until the commit a signal announced is visible; None if it never became so."""
+        signals.remove(task.id)
+        ref = TaskRef(workflow=self._input.workflow, task_id=task.id)
+        try:
+            return await self._confirm(ConfirmTask(task=ref, statuses=statuses))
+        except ActivityError:
+            workflow.logger.warning("Signal for task %s not backed by a commit; ignored", task.id)
+            return None
+
+    async def _confirm(self, confirm: ConfirmTask) -> str:
+        return await workflow.execute_activity(
+            names.CONFIRM_TASK,
+            confirm,
+            result_type=str,
+            start_to_close_timeout=MIRROR_TIMEOUT,
+            retry_policy=CONFIRM_RETRY,
+        )
+
+    # State transitions (synchronous: no await between reading and writing the state)
+
+    def _joined(self, task: OpenTask) -> bool:
+        return set(self._graph.join_parents(task.name)) <= set(task.arrived)
+
+    def _advance(self, task: OpenTask, next_tasks: list[str] | None) -> None:
+        """Close ``task`` and open what follows it: all children, or the ones the method chose."""
+        del self._state.tasks[task.key]
+        self._state.steps += 1
+        self._spawn(task, self._graph.children(task.name) if next_tasks is None else next_tasks)
+
+    def _spawn(self, parent: OpenTask, next_names: list[str]) -> None:
+        for name in next_names:
+            node = self._graph.nodes[name]
+            if node.kind == "join" and self._arrive_at_join(name, parent):
+                continue
+            child = OpenTask(
+                key=f"{parent.id}:{name}",
+                name=name,
+                phase=Phase.CREATE,
+                parent_ids=[parent.id],
+                arrived=[parent.name] if node.kind == "join" else [],
+                wake_at=workflow.now() + node.wait if node.wait is not None else None,
+            )
+            self._state.tasks[child.key] = child
+            self._launch(child)
+
+    def _arrive_at_join(self, name: str, parent: OpenTask) -> bool:
+        for task in self._state.tasks.values():
+            if task.name == name and parent.name not in task.arrived:
+                task.arrived.append(parent.name)
+                task.parent_ids.append(parent.id)
+                return True
+        return False
+
+    # Activities
+
+    async def _mirror(self, activity: str, arg: object, result_type: type | None = None):
+        return await workflow.execute_activity(
+            activity,
+            arg,
+            result_type=result_type,
+            start_to_close_timeout=MIRROR_TIMEOUT,
+            retry_policy=MIRROR_RETRY,
+        )
+
+    @staticmethod
+    def _note(signals: list[int], task_id: int) -> None:
+        if task_id not in signals:
+            signals.append(task_id)

@@ -1,0 +1,9 @@
+"""Errors the Django side raises; the views translate them (503, 409)."""
+
+
+class TemporalUnavailable(Exception):
+    """Temporal could not be reached in time; nothing was written."""
+
+
+class TaskNotScheduled(Exception):
+    """The task is no longer in a state for this action (completed, canceled, failed...)."""

@@ -1,0 +1,313 @@
+"""Workflow instances (your models) and the Task mirror of what the engine did."""
+
+import traceback
+from contextlib import contextmanager
+from functools import cache
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import models, transaction
+from django.db.models.base import ModelBase
+from django.utils import timezone
+
+from joeflow_temporal import client, conf
+from joeflow_temporal.engine import Graph, Node, WalkerConfig, names
+from joeflow_temporal.exceptions import TaskNotScheduled
+
+
+class WorkflowBase(ModelBase):
+    """Name every task object after the attribute it is assigned to, as joeflow does."""
+
+    def __new__(mcs, name, bases, attrs, **kwargs):
+        for attr_name, value in attrs.items():
+            if hasattr(value, "node_kind"):
+                value.name = attr_name
+        return super().__new__(mcs, name, bases, attrs, **kwargs)
+
+
+class Workflow(models.Model, metaclass=WorkflowBase):
+    """The state of one workflow instance: subclass it with fields, then add tasks and edges."""
+
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    modified = models.DateTimeField(auto_now=True)
+    completed = models.DateTimeField(blank=True, null=True, editable=False, db_index=True)
+
+    edges: list | tuple = ()
+
+    class Meta:
+        permissions = [("override", "Can override a workflow")]
+
+    def __str__(self):
+        return f"{self._meta.verbose_name} #{self.pk}"
+
+    # The graph
+
+    @classmethod
+    def get_nodes(cls) -> dict[str, object]:
+        """Every task of the class by name: task objects, views and the methods in ``edges``."""
+        nodes = {}
+        for klass in reversed(cls.__mro__):
+            for attr_name, value in vars(klass).items():
+                if hasattr(value, "node_kind"):
+                    nodes[attr_name] = value
+        for edge in cls.edges:
+            for end in edge:
+                nodes.setdefault(node_name(end), end)
+        return nodes
+
+    @classmethod
+    def get_node(cls, name: str):
+        return cls.get_nodes()[name]
+
+    @classmethod
+    def get_graph_spec(cls) -> Graph:
+        """The class and its edges as the data the engine walks."""
+        return compile_graph(cls)
+
+    @classmethod
+    def label(cls) -> str:
+        return cls._meta.label_lower
+
+    # The engine
+
+    @property
+    def temporal_workflow_id(self) -> str:
+        return names.workflow_id(self.label(), self.pk)
+
+    def get_content_type(self) -> ContentType:
+        return ContentType.objects.get_for_model(type(self), for_concrete_model=False)
+
+    @classmethod
+    def start_with(cls, start_node: str, user=None, **fields):
+        """Save a new instance with ``fields`` and start it at ``start_node``; return it."""
+        with transaction.atomic():
+            workflow = cls.objects.create(**fields)
+            workflow.start_engine(start_node, user=user)
+        return workflow
+
+    def start_engine(self, start_node: str, user=None) -> "Task":
+        """Record the start task and start the Temporal execution, inside the caller's transaction.
+
+        If Temporal refuses, the error propagates and the transaction leaves nothing behind.
+        """
+        with transaction.atomic():
+            node = self.get_node(start_node)
+            task = self.task_set.create(
+                name=start_node,
+                key="start",
+                type=node.type,
+                content_type=self.get_content_type(),
+                status=Task.SUCCEEDED,
+                completed=timezone.now(),
+                completed_by_user=user,
+            )
+            client.start_workflow(self, task, self.get_walker_config())
+        return task
+
+    @staticmethod
+    def get_walker_config() -> WalkerConfig:
+        return WalkerConfig(
+            poll_interval=conf.get("JOEFLOW_TEMPORAL_POLL_INTERVAL"),
+            poll_max_interval=conf.get("JOEFLOW_TEMPORAL_POLL_MAX_INTERVAL"),
+            task_timeout=conf.get("JOEFLOW_TEMPORAL_TASK_TIMEOUT"),
+            heartbeat_timeout=conf.get("JOEFLOW_TEMPORAL_HEARTBEAT_TIMEOUT"),
+        )
+
+    def get_engine_state(self) -> dict:
+        """The walker's ``state`` query: open tasks, joins, timers and the run count."""
+        return client.query_state(self)
+
+    def cancel(self, user=None) -> None:
+        """Cancel every open task and end the instance."""
+        with transaction.atomic():
+            self.task_set.open().select_for_update().update(
+                status=Task.CANCELED, completed=timezone.now(), modified=timezone.now()
+            )
+            client.signal(self, names.CANCEL)
+
+
+def node_name(node) -> str:
+    name = getattr(node, "name", None) or getattr(node, "__name__", None)
+    if not name:
+        raise TypeError(f"{node!r} in edges is not a task of the workflow.")
+    return name
+
+
+@cache
+def compile_graph(cls: type[Workflow]) -> Graph:
+    nodes = {}
+    for name, obj in cls.get_nodes().items():
+        kind = getattr(obj, "node_kind", "method")
+        nodes[name] = Node(
+            name=name,
+            type=getattr(obj, "type", "machine"),
+            kind=kind,
+            wait=getattr(obj, "duration", None) if kind == "wait" else None,
+            join=tuple(getattr(obj, "parents", ())) if kind == "join" else (),
+        )
+    edges = tuple((node_name(start), node_name(end)) for start, end in cls.edges)
+    return Graph(label=cls.label(), nodes=nodes, edges=edges)
+
+
+class TaskQuerySet(models.QuerySet):
+    def scheduled(self):
+        return self.filter(status=Task.SCHEDULED)
+
+    def succeeded(self):
+        return self.filter(status=Task.SUCCEEDED)
+
+    def not_succeeded(self):
+        return self.exclude(status=Task.SUCCEEDED)
+
+    def failed(self):
+        return self.filter(status=Task.FAILED)
+
+    def canceled(self):
+        return self.filter(status=Task.CANCELED)
+
+    def open(self):
+        """Tasks the engine still waits on: scheduled or failed."""
+        return self.filter(status__in=[Task.SCHEDULED, Task.FAILED])
+
+    def human(self):
+        return self.filter(type=Task.HUMAN)
+
+    def machine(self):
+        return self.filter(type=Task.MACHINE)
+
+
+class Task(models.Model):
+    """The mirror of one task of one instance, written by the engine's activities and the views."""
+
+    HUMAN = "human"
+    MACHINE = "machine"
+    TYPES = [(HUMAN, "human"), (MACHINE, "machine")]
+
+    SCHEDULED = "scheduled"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    STATUSES = [
+        (SCHEDULED, "scheduled"),
+        (SUCCEEDED, "succeeded"),
+        (FAILED, "failed"),
+        (CANCELED, "canceled"),
+    ]
+
+    _workflow = models.ForeignKey(
+        Workflow, on_delete=models.CASCADE, related_name="task_set", db_column="workflow_id"
+    )
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=255, db_index=True)
+    key = models.CharField(max_length=255, editable=False)
+    type = models.CharField(max_length=50, choices=TYPES, editable=False)
+    status = models.CharField(max_length=50, choices=STATUSES, default=SCHEDULED, db_index=True)
+    parent_task_set = models.ManyToManyField(
+        "self", related_name="child_task_set", editable=False, symmetrical=False
+    )
+    assignees = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="joeflow_temporal_assignee_task_set"
+    )
+    completed_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        blank=True,
+        null=True,
+        editable=False,
+        related_name="+",
+    )
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    modified = models.DateTimeField(auto_now=True)
+    completed = models.DateTimeField(blank=True, null=True, editable=False, db_index=True)
+    exception = models.TextField(blank=True)
+    stacktrace = models.TextField(blank=True)
+    next_tasks = models.JSONField(null=True, blank=True, editable=False)
+    """The next tasks a machine task chose, recorded with its outcome (null: all edges)."""
+
+    objects = TaskQuerySet.as_manager()
+
+    class Meta:
+        permissions = [("rerun", "Can rerun failed tasks"), ("cancel", "Can cancel tasks")]
+        constraints = [
+            models.UniqueConstraint(fields=["_workflow", "key"], name="joeflow_temporal_task_key")
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.status})"
+
+    @property
+    def workflow(self) -> Workflow:
+        """The instance, as its workflow class (not the base model)."""
+        if not hasattr(self, "_workflow_cache"):
+            self._workflow_cache = self.content_type.model_class()._default_manager.get(
+                pk=self._workflow_id
+            )
+        return self._workflow_cache
+
+    def finish(self, next_tasks: list[str] | None = None) -> None:
+        self.status = self.SUCCEEDED
+        self.completed = timezone.now()
+        self.next_tasks = next_tasks
+        self.exception = self.stacktrace = ""
+        self.save(
+            update_fields=[
+                "status",
+                "completed",
+                "next_tasks",
+                "exception",
+                "stacktrace",
+                "modified",
+            ]
+        )
+
+    def fail(self, error: BaseException) -> None:
+        self.status = self.FAILED
+        self.exception = f"{type(error).__name__}: {error}"
+        self.stacktrace = "".join(traceback.format_exception(error))
+        self.save(update_fields=["status", "exception", "stacktrace", "modified"])
+
+    @contextmanager
+    def completing(self, user=None):
+        """Complete this human task: lock it, let the caller save, mark it done, wake the engine.
+
+        Everything happens in one transaction and the signal is sent before the commit, so
+        either the user's change, the Task and the engine's wake-up call all happen, or nothing.
+        """
+        with transaction.atomic():
+            task = self.locked(self.SCHEDULED)
+            yield task
+            task.completed_by_user = user
+            task.finish()
+            client.signal(task.workflow, names.COMPLETE_TASK, task.pk)
+        self.refresh_from_db()
+
+    def complete(self, user=None) -> None:
+        with self.completing(user):
+            pass
+
+    def rerun(self, user=None) -> None:
+        """Run a failed machine task again, reusing this row."""
+        with transaction.atomic():
+            task = self.locked(self.FAILED)
+            task.status = self.SCHEDULED
+            task.exception = task.stacktrace = ""
+            task.save(update_fields=["status", "exception", "stacktrace", "modified"])
+            client.signal(task.workflow, names.RERUN_TASK, task.pk)
+        self.refresh_from_db()
+
+    def cancel(self, user=None) -> None:
+        """Cancel a scheduled or failed task: its branch ends here."""
+        with transaction.atomic():
+            task = self.locked(self.SCHEDULED, self.FAILED)
+            task.status = self.CANCELED
+            task.completed = timezone.now()
+            task.completed_by_user = user
+            task.save(update_fields=["status", "completed", "completed_by_user", "modified"])
+            client.signal(task.workflow, names.CANCEL_TASK, task.pk)
+        self.refresh_from_db()
+
+    def locked(self, *statuses: str) -> "Task":
+        task = Task.objects.select_for_update().get(pk=self.pk)
+        if task.status not in statuses:
+            raise TaskNotScheduled(f"Task {task.pk} ({task.name}) is {task.status}.")
+        return task
