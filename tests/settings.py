@@ -1,0 +1,25 @@
+"""Test settings: the reference project plus the test app; SQLite file or DATABASE_URL."""
+
+import os
+import tempfile
+from datetime import timedelta
+
+from django_integration.settings import *  # noqa: F403
+from django_integration.settings import DATABASES
+
+INSTALLED_APPS = INSTALLED_APPS + ["tests.testapp"]  # noqa: F405
+
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # A file, not memory: the worker's threads and the test share it.
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.path.join(tempfile.gettempdir(), f"joeflow-temporal-test-{os.getpid()}.sqlite3")
+    }
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+JOEFLOW_TEMPORAL_POLL_INTERVAL = timedelta(milliseconds=200)
+JOEFLOW_TEMPORAL_POLL_MAX_INTERVAL = timedelta(seconds=1)
+JOEFLOW_TEMPORAL_HEARTBEAT_TIMEOUT = timedelta(seconds=5)

@@ -1,0 +1,100 @@
+"""Return values of machine tasks, end of execution, loops: against a real server and database."""
+
+import pytest
+from temporalio.client import WorkflowExecutionStatus
+
+from joeflow_temporal.models import Task
+from tests.helpers import describe, history, parents, result, tasks, wait_until
+from tests.testapp import models
+
+
+def test_none_and_true_follow_every_edge_and_the_execution_completes(worker):
+    workflow = models.LinearWorkflow.start()
+
+    state = result(workflow)
+
+    workflow.refresh_from_db()
+    assert workflow.count == 1
+    assert workflow.choice == "second", "a method taking `task` gets its Task"
+    assert tasks(workflow) == [
+        ("start", "succeeded"),
+        ("first", "succeeded"),
+        ("second", "succeeded"),
+        ("end", "succeeded"),
+    ]
+    end = workflow.task_set.get(name="end")
+    assert parents(end) == ["second"]
+    assert parents(workflow.task_set.get(name="first")) == ["start"]
+    assert workflow.completed is not None
+    assert state["tasks"] == {} and state["steps"] == 4
+    assert describe(workflow).status == WorkflowExecutionStatus.COMPLETED
+
+
+@pytest.mark.parametrize(
+    ("choice", "expected"),
+    [
+        ("method", ["left"]),
+        ("name", ["right"]),
+        ("both", ["left", "right"]),
+        ("all", ["left", "right"]),
+        ("none", []),
+    ],
+)
+def test_returned_list_starts_exactly_those_tasks(worker, choice, expected):
+    workflow = models.GatewayWorkflow.start(choice=choice)
+
+    result(workflow)
+
+    done = sorted(
+        workflow.task_set.exclude(name__in=["start", "choose"]).values_list("name", flat=True)
+    )
+    assert done == expected
+    assert workflow.task_set.get(name="choose").status == Task.SUCCEEDED
+    assert not workflow.task_set.not_succeeded().exists()
+    assert describe(workflow).status == WorkflowExecutionStatus.COMPLETED
+
+
+def test_unknown_returned_task_fails_the_task_with_a_clear_message(worker):
+    workflow = models.GatewayWorkflow.start(choice="unknown")
+
+    task = wait_until(lambda: workflow.task_set.failed().first())
+
+    assert task.name == "choose"
+    assert "'nowhere'" in task.exception and "not a task of this workflow" in task.exception
+    assert not workflow.task_set.filter(name__in=["left", "right"]).exists()
+
+
+def test_false_polls_with_a_durable_timer_until_true(worker):
+    workflow = models.PollWorkflow.start()
+    wait_until(lambda: models.PollWorkflow.objects.get(pk=workflow.pk).count >= 3)
+    ready = workflow.task_set.get(name="ready")
+    assert ready.status == Task.SCHEDULED, "a task that returned False stays scheduled"
+    state = workflow.get_engine_state()
+    [open_task] = state["tasks"].values()
+    assert open_task["phase"] == "poll" and open_task["wake_at"]
+
+    models.PollWorkflow.objects.filter(pk=workflow.pk).update(flag=True)
+    result(workflow)
+
+    assert tasks(workflow) == [
+        ("start", "succeeded"),
+        ("ready", "succeeded"),
+        ("done", "succeeded"),
+    ]
+    events = history(workflow).events
+    timers = [e for e in events if e.HasField("timer_started_event_attributes")]
+    assert len(timers) >= 2, "each re-run waits on a Temporal timer, not a sleeping thread"
+
+
+def test_loop_runs_the_same_task_again_and_again(worker):
+    workflow = models.LoopWorkflow.start(target=5)
+
+    result(workflow)
+
+    workflow.refresh_from_db()
+    assert workflow.count == 5
+    assert workflow.task_set.filter(name="increment").count() == 5
+    assert workflow.task_set.filter(name="again").count() == 5
+    assert tasks(workflow)[-1] == ("done", "succeeded")
+    second = workflow.task_set.filter(name="increment").order_by("pk")[1]
+    assert parents(second) == ["again"]

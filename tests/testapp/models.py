@@ -1,0 +1,246 @@
+"""Workflows that exercise one engine semantic each."""
+
+from datetime import timedelta
+
+from django.db import OperationalError, models, transaction
+
+from joeflow_temporal import tasks
+from joeflow_temporal.models import Workflow
+
+CRASHED_AFTER_COMMIT: set[int] = set()
+FLAKY_CALLS: dict[int, int] = {}
+
+
+class Counter(Workflow):
+    count = models.IntegerField(default=0)
+    target = models.IntegerField(default=0)
+    choice = models.CharField(max_length=50, blank=True)
+    flag = models.BooleanField(default=False)
+    fail = models.BooleanField(default=False)
+
+
+class LinearWorkflow(Counter):
+    start = tasks.Start()
+
+    def first(self):
+        self.count += 1
+        self.save(update_fields=["count"])
+
+    def second(self, task):
+        self.choice = task.name
+        self.save(update_fields=["choice"])
+        return True
+
+    def end(self):
+        pass
+
+    edges = [(start, first), (first, second), (second, end)]
+
+    class Meta:
+        proxy = True
+
+
+class GatewayWorkflow(Counter):
+    start = tasks.Start()
+
+    def choose(self):
+        return {
+            "method": [self.left],
+            "name": ["right"],
+            "both": [self.left, "right"],
+            "none": [],
+            "unknown": ["nowhere"],
+            "all": None,
+        }[self.choice]
+
+    def left(self):
+        pass
+
+    def right(self):
+        pass
+
+    edges = [(start, choose), (choose, left), (choose, right)]
+
+    class Meta:
+        proxy = True
+
+
+class PollWorkflow(Counter):
+    start = tasks.Start()
+
+    def ready(self):
+        self.count += 1
+        self.save(update_fields=["count"])
+        return self.flag
+
+    def done(self):
+        pass
+
+    edges = [(start, ready), (ready, done)]
+
+    class Meta:
+        proxy = True
+
+
+class FailingWorkflow(Counter):
+    start = tasks.Start()
+
+    def explode(self):
+        self.count += 1
+        self.save(update_fields=["count"])
+        if self.fail:
+            raise ValueError("boom")
+
+    def end(self):
+        pass
+
+    edges = [(start, explode), (explode, end)]
+
+    class Meta:
+        proxy = True
+
+
+class FlakyDatabaseWorkflow(Counter):
+    start = tasks.Start()
+
+    def flaky(self):
+        FLAKY_CALLS[self.pk] = FLAKY_CALLS.get(self.pk, 0) + 1
+        if FLAKY_CALLS[self.pk] <= self.target:
+            raise OperationalError("server closed the connection unexpectedly")
+        self.count += 1
+        self.save(update_fields=["count"])
+
+    def end(self):
+        pass
+
+    edges = [(start, flaky), (flaky, end)]
+
+    class Meta:
+        proxy = True
+
+
+def crash_once(pk):
+    """Fail the activity after its transaction committed, as a worker dying there would."""
+    if pk not in CRASHED_AFTER_COMMIT:
+        CRASHED_AFTER_COMMIT.add(pk)
+        raise RuntimeError("worker lost after commit")
+
+
+class ExactlyOnceWorkflow(Counter):
+    start = tasks.Start()
+
+    def charge(self):
+        self.count += 1
+        self.save(update_fields=["count"])
+        transaction.on_commit(lambda: crash_once(self.pk))
+
+    def end(self):
+        pass
+
+    edges = [(start, charge), (charge, end)]
+
+    class Meta:
+        proxy = True
+
+
+class SplitJoinWorkflow(Counter):
+    start = tasks.Start()
+    review = tasks.UpdateView(fields=["choice"])
+    approve = tasks.UpdateView(fields=["flag"])
+
+    def split(self):
+        return [self.count_up, self.review, self.approve]
+
+    def count_up(self):
+        self.count += 1
+        self.save(update_fields=["count"])
+
+    join = tasks.Join("count_up", "review", "approve")
+
+    def end(self):
+        pass
+
+    edges = [
+        (start, split),
+        (split, count_up),
+        (split, review),
+        (split, approve),
+        (count_up, join),
+        (review, join),
+        (approve, join),
+        (join, end),
+    ]
+
+    class Meta:
+        proxy = True
+
+
+class WaitWorkflow(Counter):
+    start = tasks.Start()
+    wait = tasks.Wait(timedelta(seconds=2))
+
+    def end(self):
+        pass
+
+    edges = [(start, wait), (wait, end)]
+
+    class Meta:
+        proxy = True
+
+
+class LoopWorkflow(Counter):
+    """Loops ``target`` times."""
+
+    start = tasks.Start()
+
+    def increment(self):
+        self.count += 1
+        self.save(update_fields=["count"])
+
+    def again(self):
+        return [self.increment] if self.count < self.target else [self.done]
+
+    def done(self):
+        pass
+
+    edges = [(start, increment), (increment, again), (again, increment), (again, done)]
+
+    class Meta:
+        proxy = True
+
+
+class LongLoopWorkflow(LoopWorkflow):
+    """The loop, with a human ``approve`` task open beside it; both must finish."""
+
+    approve = tasks.UpdateView(fields=["flag"])
+    join = tasks.Join()
+
+    def split(self):
+        pass
+
+    edges = [
+        (LoopWorkflow.start, split),
+        (split, LoopWorkflow.increment),
+        (split, approve),
+        (LoopWorkflow.increment, LoopWorkflow.again),
+        (LoopWorkflow.again, LoopWorkflow.increment),
+        (LoopWorkflow.again, LoopWorkflow.done),
+        (LoopWorkflow.done, join),
+        (approve, join),
+    ]
+
+    class Meta:
+        proxy = True
+
+
+class HumanWorkflow(Counter):
+    start = tasks.StartView(fields=["choice"])
+    edit = tasks.UpdateView(fields=["count"])
+
+    def end(self):
+        pass
+
+    edges = [(start, edit), (edit, end)]
+
+    class Meta:
+        proxy = True
