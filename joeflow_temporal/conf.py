@@ -20,6 +20,8 @@ DEFAULTS = {
     "JOEFLOW_TEMPORAL_TASK_TIMEOUT": timedelta(minutes=30),
     # A machine task whose worker stops heartbeating for this long is retried elsewhere.
     "JOEFLOW_TEMPORAL_HEARTBEAT_TIMEOUT": timedelta(seconds=30),
+    # How long the engine waits for the commit a signal announced before ignoring the signal.
+    "JOEFLOW_TEMPORAL_CONFIRM_TIMEOUT": timedelta(seconds=30),
     # Timeout of the calls Django makes to Temporal (start, signal) while a user waits.
     "JOEFLOW_TEMPORAL_RPC_TIMEOUT": timedelta(seconds=5),
 }

@@ -1,6 +1,7 @@
 """Workflow instances (your models) and the Task mirror of what the engine did."""
 
 import traceback
+import uuid
 from contextlib import contextmanager
 from functools import cache
 
@@ -11,7 +12,7 @@ from django.db.models.base import ModelBase
 from django.utils import timezone
 
 from joeflow_temporal import client, conf
-from joeflow_temporal.engine import Graph, Node, WalkerConfig, names
+from joeflow_temporal.engine import Graph, Node, OverrideRequest, WalkerConfig, names
 from joeflow_temporal.exceptions import TaskNotScheduled
 
 
@@ -111,11 +112,39 @@ class Workflow(models.Model, metaclass=WorkflowBase):
             poll_max_interval=conf.get("JOEFLOW_TEMPORAL_POLL_MAX_INTERVAL"),
             task_timeout=conf.get("JOEFLOW_TEMPORAL_TASK_TIMEOUT"),
             heartbeat_timeout=conf.get("JOEFLOW_TEMPORAL_HEARTBEAT_TIMEOUT"),
+            confirm_timeout=conf.get("JOEFLOW_TEMPORAL_CONFIRM_TIMEOUT"),
         )
 
     def get_engine_state(self) -> dict:
         """The walker's ``state`` query: open tasks, joins, timers and the run count."""
         return client.query_state(self)
+
+    def override(self, next_tasks: list[str], user=None) -> "Task":
+        """Cancel the open tasks, record an ``override`` task and start ``next_tasks`` after it."""
+        graph = self.get_graph_spec()
+        unknown = [name for name in next_tasks if name not in graph.nodes]
+        if unknown:
+            raise ValueError(f"Not a task of {self.label()}: {', '.join(unknown)}")
+        with transaction.atomic():
+            open_tasks = list(self.task_set.open().select_for_update())
+            now = timezone.now()
+            self.task_set.filter(pk__in=[t.pk for t in open_tasks]).update(
+                status=Task.CANCELED, completed=now, modified=now
+            )
+            override = self.task_set.create(
+                name="override",
+                key=f"override:{uuid.uuid4().hex}",
+                type=Task.HUMAN,
+                content_type=self.get_content_type(),
+                status=Task.SUCCEEDED,
+                completed=now,
+                completed_by_user=user,
+            )
+            override.parent_task_set.set(open_tasks)
+            client.signal(
+                self, names.OVERRIDE, OverrideRequest(task_id=override.pk, next_tasks=next_tasks)
+            )
+        return override
 
     def cancel(self, user=None) -> None:
         """Cancel every open task and end the instance."""
@@ -256,6 +285,7 @@ class Task(models.Model):
                 "next_tasks",
                 "exception",
                 "stacktrace",
+                "completed_by_user",
                 "modified",
             ]
         )

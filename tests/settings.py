@@ -23,3 +23,4 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 JOEFLOW_TEMPORAL_POLL_INTERVAL = timedelta(milliseconds=200)
 JOEFLOW_TEMPORAL_POLL_MAX_INTERVAL = timedelta(seconds=1)
 JOEFLOW_TEMPORAL_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
+JOEFLOW_TEMPORAL_CONFIRM_TIMEOUT = timedelta(seconds=2)

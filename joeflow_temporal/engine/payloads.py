@@ -18,6 +18,8 @@ class WalkerConfig(BaseModel):
     """start-to-close timeout of one machine task run."""
     heartbeat_timeout: timedelta = timedelta(seconds=30)
     """How soon a machine task whose worker died is retried elsewhere."""
+    confirm_timeout: timedelta = timedelta(seconds=30)
+    """How long a signal waits for the commit it announced before it is ignored."""
 
 
 class WorkflowRef(BaseModel):

@@ -32,11 +32,9 @@ MIRROR_TIMEOUT = timedelta(seconds=30)
 MIRROR_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
 """Mirror writes retry for as long as the database is away; they are idempotent."""
 CONFIRM_RETRY = RetryPolicy(
-    initial_interval=timedelta(milliseconds=100),
-    maximum_interval=timedelta(seconds=5),
-    maximum_attempts=12,
+    initial_interval=timedelta(milliseconds=100), maximum_interval=timedelta(seconds=2)
 )
-"""How long to wait for a commit that a signal announced (about half a minute)."""
+"""Poll for a commit a signal announced, until the config's ``confirm_timeout``."""
 
 PHASE_OF_KIND = {
     "method": Phase.RUN,
@@ -181,6 +179,12 @@ class JoeflowWalker:
             )
         while self._overrides:
             request = self._overrides.pop(0)
+            ref = TaskRef(workflow=self._input.workflow, task_id=request.task_id)
+            try:
+                await self._confirm(ConfirmTask(task=ref, statuses=["succeeded"]))
+            except ActivityError:
+                workflow.logger.warning("Override %s was never committed; ignored", ref.task_id)
+                continue
             override = OpenTask(
                 key=f"override:{request.task_id}",
                 name="override",
@@ -357,6 +361,7 @@ class JoeflowWalker:
             confirm,
             result_type=str,
             start_to_close_timeout=MIRROR_TIMEOUT,
+            schedule_to_close_timeout=self._input.config.confirm_timeout,
             retry_policy=CONFIRM_RETRY,
         )
 
