@@ -1,0 +1,69 @@
+"""Long loops continue as new (the server's threshold is lowered in conftest) without losing work."""
+
+from temporalio.client import WorkflowExecutionStatus
+
+from joeflow_temporal import client as engine_client
+from joeflow_temporal.models import Task
+from tests.conftest import CONTINUE_AS_NEW_SUGGESTED_AT
+from tests.helpers import handle, parents, result, wait_until
+from tests.testapp import models
+
+ITERATIONS = 200
+
+
+def runs_of(workflow):
+    async def collect():
+        client = await engine_client.get_client()
+        query = f"WorkflowId = '{workflow.temporal_workflow_id}'"
+        runs = [execution async for execution in client.list_workflows(query)]
+        lengths = []
+        for execution in runs:
+            history = await client.get_workflow_handle(
+                execution.id, run_id=execution.run_id
+            ).fetch_history()
+            lengths.append(len(history.events))
+        return runs, lengths
+
+    return engine_client.run(collect(), timeout=60)
+
+
+def test_long_loop_with_a_human_task_open_across_runs(worker):
+    workflow = models.LongLoopWorkflow.start(target=ITERATIONS)
+    approve = wait_until(lambda: workflow.task_set.filter(name="approve").first())
+
+    wait_until(lambda: workflow.get_engine_state()["run"] >= 3, timeout=120)
+    state = workflow.get_engine_state()
+    assert approve.key in state["tasks"], "the open human task is carried into the new run"
+    assert approve.status == Task.SCHEDULED
+    approve.complete()
+
+    final = result(workflow, timeout=180)
+
+    workflow.refresh_from_db()
+    assert workflow.count == ITERATIONS
+    assert workflow.task_set.filter(name="increment").count() == ITERATIONS
+    assert workflow.task_set.filter(name="increment").succeeded().count() == ITERATIONS
+    approve.refresh_from_db()
+    assert approve.status == Task.SUCCEEDED
+    join = workflow.task_set.get(name="join")
+    assert join.status == Task.SUCCEEDED and parents(join) == ["approve", "done"]
+    assert not workflow.task_set.open().exists()
+
+    runs, lengths = runs_of(workflow)
+    assert final["run"] == len(runs) > 3
+    statuses = sorted({run.status for run in runs})
+    assert statuses == sorted({WorkflowExecutionStatus.CONTINUED_AS_NEW, WorkflowExecutionStatus.COMPLETED})
+    assert max(lengths) < CONTINUE_AS_NEW_SUGGESTED_AT + 60, lengths
+
+
+def test_signal_sent_while_draining_is_carried_over(worker):
+    """Completions land in whatever run is current; none is lost at a continue-as-new."""
+    workflow = models.LongLoopWorkflow.start(target=60)
+    approve = wait_until(lambda: workflow.task_set.filter(name="approve").first())
+    wait_until(lambda: workflow.get_engine_state()["run"] >= 2, timeout=60)
+
+    approve.complete()
+    result(workflow, timeout=120)
+
+    assert engine_client.run(handle(workflow).describe()).status == WorkflowExecutionStatus.COMPLETED
+    assert workflow.task_set.get(name="join").status == Task.SUCCEEDED
