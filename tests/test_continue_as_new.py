@@ -52,7 +52,9 @@ def test_long_loop_with_a_human_task_open_across_runs(worker):
     runs, lengths = runs_of(workflow)
     assert final["run"] == len(runs) > 3
     statuses = sorted({run.status for run in runs})
-    assert statuses == sorted({WorkflowExecutionStatus.CONTINUED_AS_NEW, WorkflowExecutionStatus.COMPLETED})
+    assert statuses == sorted(
+        {WorkflowExecutionStatus.CONTINUED_AS_NEW, WorkflowExecutionStatus.COMPLETED}
+    )
     assert max(lengths) < CONTINUE_AS_NEW_SUGGESTED_AT + 60, lengths
 
 
@@ -65,5 +67,7 @@ def test_signal_sent_while_draining_is_carried_over(worker):
     approve.complete()
     result(workflow, timeout=120)
 
-    assert engine_client.run(handle(workflow).describe()).status == WorkflowExecutionStatus.COMPLETED
+    assert (
+        engine_client.run(handle(workflow).describe()).status == WorkflowExecutionStatus.COMPLETED
+    )
     assert workflow.task_set.get(name="join").status == Task.SUCCEEDED
