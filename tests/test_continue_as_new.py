@@ -1,4 +1,4 @@
-"""Long loops continue as new (the server's threshold is lowered in conftest) without losing work."""
+"""Long loops continue as new (threshold lowered in conftest) without losing work."""
 
 from temporalio.client import WorkflowExecutionStatus
 
