@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 DEV_SERVER_PRAGMAS = ["journal_mode=wal", "synchronous=normal"]
-"""The dev server's default SQLite settings make it the bottleneck; these are safe for development."""
+"""The dev server's default SQLite settings are its bottleneck; these are fine for development."""
 
 
 def temporal_binary() -> str:

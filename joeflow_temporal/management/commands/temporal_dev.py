@@ -104,7 +104,11 @@ class Command(BaseCommand):
 
     def print_urls(self, addrport, address, ui_port, headless):
         site = f"http://{addrport}/"
-        ui = conf.get("JOEFLOW_TEMPORAL_UI_URL") if ui_port == 8233 else f"http://localhost:{ui_port}"
+        ui = (
+            conf.get("JOEFLOW_TEMPORAL_UI_URL")
+            if ui_port == 8233
+            else f"http://localhost:{ui_port}"
+        )
         lines = [
             f"  Site:         {site}",
             f"  Admin:        {site}admin/",
@@ -123,10 +127,8 @@ class Command(BaseCommand):
         while time.monotonic() < deadline:
             workflow.refresh_from_db()
             if workflow.completed:
-                tasks = ", ".join(
-                    f"{name} {status}"
-                    for name, status in workflow.task_set.order_by("pk").values_list("name", "status")
-                )
+                mirror = workflow.task_set.order_by("pk").values_list("name", "status")
+                tasks = ", ".join(f"{name} {status}" for name, status in mirror)
                 self.stdout.write(
                     self.style.SUCCESS(f"Demo instance {workflow.temporal_workflow_id} completed: ")
                     + tasks
