@@ -55,8 +55,7 @@ def workflow_class(label: str) -> type[Workflow]:
     except (LookupError, ValueError):
         raise ApplicationError(
             f"No workflow class {label!r} is installed in this worker.",
-            type="UnknownWorkflow",
-            non_retryable=True,
+            type="UnknownWorkflow",  # retried: a worker of the new deploy will have it
         ) from None
 
 

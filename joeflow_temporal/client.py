@@ -26,7 +26,7 @@ from temporalio.service import RetryConfig, RPCError, RPCStatusCode
 
 from joeflow_temporal import conf
 from joeflow_temporal.engine import EnginePlugin, WalkerInput, WorkflowRef, names
-from joeflow_temporal.exceptions import TemporalUnavailable
+from joeflow_temporal.exceptions import InstanceNotRunning, TemporalUnavailable
 
 SEARCH_ATTRIBUTE = SearchAttributeKey.for_keyword(names.SEARCH_ATTRIBUTE)
 UNREACHABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED}
@@ -123,6 +123,8 @@ def _call(make_call):
         except RPCError as error:
             if error.status in UNREACHABLE:
                 raise TemporalUnavailable(f"Temporal is unreachable: {error.message}") from error
+            if error.status == RPCStatusCode.NOT_FOUND:
+                raise InstanceNotRunning(error.message) from error
             raise
         except RuntimeError as error:  # the first connect failed
             raise TemporalUnavailable(f"Temporal is unreachable: {error}") from error

@@ -149,7 +149,7 @@ class Workflow(models.Model, metaclass=WorkflowBase):
     def cancel(self, user=None) -> None:
         """Cancel every open task and end the instance."""
         with transaction.atomic():
-            self.task_set.open().select_for_update().update(
+            self.task_set.open().update(
                 status=Task.CANCELED, completed=timezone.now(), modified=timezone.now()
             )
             client.signal(self, names.CANCEL)
@@ -305,6 +305,8 @@ class Task(models.Model):
         """
         with transaction.atomic():
             task = self.locked(self.SCHEDULED)
+            if task.type != self.HUMAN:
+                raise TaskNotScheduled(f"Task {task.pk} ({task.name}) is a machine task.")
             yield task
             task.completed_by_user = user
             task.finish()

@@ -15,11 +15,15 @@ GRACEFUL_SHUTDOWN = timedelta(seconds=10)
 
 @asynccontextmanager
 async def running_worker(
-    client: Client, task_queue: str | None = None, max_concurrent_activities: int = 20
+    client: Client,
+    task_queue: str | None = None,
+    max_concurrent_activities: int = 20,
+    **worker_options,
 ):
     """Run a worker while the block runs; the client must come from ``client.connect``.
 
     Activities run on a thread pool (they use the Django ORM, which is synchronous).
+    ``worker_options`` go to ``temporalio.worker.Worker`` (tests make nondeterminism fatal).
     """
     with ThreadPoolExecutor(
         max_workers=max_concurrent_activities, thread_name_prefix="joeflow-activity"
@@ -31,6 +35,7 @@ async def running_worker(
             activity_executor=executor,
             max_concurrent_activities=max_concurrent_activities,
             graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+            **worker_options,
         )
         async with worker:
             yield worker

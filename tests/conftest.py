@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 from temporalio.testing import WorkflowEnvironment
+from temporalio.workflow import NondeterminismError
 
 from joeflow_temporal import client as engine_client
 from joeflow_temporal.worker import running_worker
@@ -86,7 +87,12 @@ class RunningWorker:
         return asyncio.Event()
 
     async def _serve(self):
-        async with running_worker(self.client, self.task_queue):
+        async with running_worker(
+            self.client,
+            self.task_queue,
+            # A walker change that breaks determinism fails the test at once, not by timeout.
+            workflow_failure_exception_types=[NondeterminismError],
+        ):
             self._started.set()
             await self._stop.wait()
 

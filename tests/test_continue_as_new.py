@@ -1,5 +1,7 @@
 """Long loops continue as new (threshold lowered in conftest) without losing work."""
 
+from datetime import timedelta
+
 from temporalio.client import WorkflowExecutionStatus
 
 from joeflow_temporal import client as engine_client
@@ -34,6 +36,9 @@ def test_long_loop_with_a_human_task_open_across_runs(worker):
     wait_until(lambda: workflow.get_engine_state()["run"] >= 3, timeout=120)
     state = workflow.get_engine_state()
     assert approve.key in state["tasks"], "the open human task is carried into the new run"
+    pause = workflow.task_set.get(name="pause")
+    if pause.status == Task.SCHEDULED:
+        assert state["tasks"][pause.key]["wake_at"], "so is the running timer"
     assert approve.status == Task.SCHEDULED
     approve.complete()
 
@@ -46,7 +51,9 @@ def test_long_loop_with_a_human_task_open_across_runs(worker):
     approve.refresh_from_db()
     assert approve.status == Task.SUCCEEDED
     join = workflow.task_set.get(name="join")
-    assert join.status == Task.SUCCEEDED and parents(join) == ["approve", "done"]
+    assert join.status == Task.SUCCEEDED and parents(join) == ["approve", "done", "pause"]
+    pause = workflow.task_set.get(name="pause")
+    assert pause.completed - pause.created >= timedelta(seconds=2.9), "timer kept across runs"
     assert not workflow.task_set.open().exists()
 
     runs, lengths = runs_of(workflow)

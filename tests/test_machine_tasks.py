@@ -1,5 +1,7 @@
 """Return values of machine tasks, end of execution, loops: against a real server and database."""
 
+from datetime import timedelta
+
 import pytest
 from temporalio.client import WorkflowExecutionStatus
 
@@ -82,8 +84,14 @@ def test_false_polls_with_a_durable_timer_until_true(worker):
         ("done", "succeeded"),
     ]
     events = history(workflow).events
-    timers = [e for e in events if e.HasField("timer_started_event_attributes")]
+    timers = [
+        e.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta()
+        for e in events
+        if e.HasField("timer_started_event_attributes")
+    ]
     assert len(timers) >= 2, "each re-run waits on a Temporal timer, not a sleeping thread"
+    # 0.2s, doubling, capped at 1s (tests/settings.py); the first timer can be a little shorter
+    assert timers[1] > timers[0] and max(timers) <= timedelta(seconds=1), timers
 
 
 def test_loop_runs_the_same_task_again_and_again(worker):

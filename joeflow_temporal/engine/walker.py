@@ -36,6 +36,9 @@ CONFIRM_RETRY = RetryPolicy(
 )
 """Poll for a commit a signal announced, until the config's ``confirm_timeout``."""
 
+MAX_DOUBLINGS = 20
+"""Poll backoff doubles at most this often (then the cap applies anyway; avoids overflow)."""
+
 PHASE_OF_KIND = {
     "method": Phase.RUN,
     "view": Phase.HUMAN,
@@ -298,7 +301,7 @@ class JoeflowWalker:
             case "succeeded":
                 self._advance(task, outcome.next_tasks)
             case "not_ready":
-                backoff = config.poll_interval * (2**task.polls)
+                backoff = config.poll_interval * 2 ** min(task.polls, MAX_DOUBLINGS)
                 task.polls += 1
                 task.wake_at = workflow.now() + min(backoff, config.poll_max_interval)
                 task.phase = Phase.POLL

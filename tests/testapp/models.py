@@ -210,9 +210,10 @@ class LoopWorkflow(Counter):
 
 
 class LongLoopWorkflow(LoopWorkflow):
-    """The loop, with a human ``approve`` task open beside it; both must finish."""
+    """The loop, with a human task and a timer running beside it; all three must finish."""
 
     approve = tasks.UpdateView(fields=["flag"])
+    pause = tasks.Wait(timedelta(seconds=3))
     join = tasks.Join()
 
     def split(self):
@@ -222,11 +223,13 @@ class LongLoopWorkflow(LoopWorkflow):
         (LoopWorkflow.start, split),
         (split, LoopWorkflow.increment),
         (split, approve),
+        (split, pause),
         (LoopWorkflow.increment, LoopWorkflow.again),
         (LoopWorkflow.again, LoopWorkflow.increment),
         (LoopWorkflow.again, LoopWorkflow.done),
         (LoopWorkflow.done, join),
         (approve, join),
+        (pause, join),
     ]
 
     class Meta:
