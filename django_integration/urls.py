@@ -1,6 +1,11 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
+
+from django_integration.demo import models as demo
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("welcome/", include(demo.WelcomeWorkflow.urls())),
+    path("shipping/", include(demo.ShippingWorkflow.urls())),
+    path("patrol/", include(demo.PatrolWorkflow.urls())),
 ]

@@ -75,23 +75,38 @@ def load_workflow(ref: WorkflowRef, lock: bool = False) -> Workflow:
 
 @db_activity(names.CREATE_TASK)
 def create_task(request: CreateTask) -> int:
-    """Create the Task row keyed by the walker (or find the one a previous attempt made)."""
+    """Create the Task row keyed by the walker (or find the one a previous attempt made).
+
+    A human task's row comes from its view's ``create_task(workflow, prev_task)`` hook (where
+    projects assign users), as in joeflow; the engine then gives it the walker's key.
+    """
     workflow = load_workflow(request.workflow)
     with transaction.atomic():
-        task, created = Task.objects.get_or_create(
-            _workflow_id=workflow.pk,
-            key=request.key,
-            defaults={
-                "name": request.name,
-                "type": request.type,
-                "content_type": workflow.get_content_type(),
-            },
-        )
+        task = Task.objects.filter(_workflow_id=workflow.pk, key=request.key).first()
+        if task is None:
+            task = new_task(workflow, request)
         if request.parent_ids:
             task.parent_task_set.add(*request.parent_ids)
         if request.completed and task.status == Task.SCHEDULED:
             task.finish()
     return task.pk
+
+
+def new_task(workflow: Workflow, request: CreateTask) -> Task:
+    node = workflow.get_nodes().get(request.name)
+    if request.type == Task.HUMAN and hasattr(node, "create_task"):
+        prev_task = Task.objects.filter(pk__in=request.parent_ids).first()
+        task = node.create_task(workflow, prev_task)
+        task.key = request.key
+        task.save(update_fields=["key"])
+        return task
+    return Task.objects.create(
+        _workflow_id=workflow.pk,
+        key=request.key,
+        name=request.name,
+        type=request.type,
+        content_type=workflow.get_content_type(),
+    )
 
 
 @db_activity(names.CONFIRM_TASK)

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.db.models.base import ModelBase
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from joeflow_temporal import client, conf
@@ -68,6 +69,33 @@ class Workflow(models.Model, metaclass=WorkflowBase):
     @classmethod
     def label(cls) -> str:
         return cls._meta.label_lower
+
+    @classmethod
+    def get_human_nodes(cls) -> dict[str, object]:
+        """The views among the tasks, by name."""
+        return {name: node for name, node in cls.get_nodes().items() if is_human(node)}
+
+    # URLs (joeflow's names: ``<namespace>:<task>``, ``:detail``, ``:override``)
+
+    @classmethod
+    def get_namespace(cls) -> str:
+        return cls.__name__.lower()
+
+    @classmethod
+    def urls(cls):
+        """URL patterns of every human task, the detail and the override view, and the namespace.
+
+        ``path("welcome/", include(WelcomeWorkflow.urls()))``
+        """
+        from joeflow_temporal.urls import workflow_urlpatterns
+
+        return workflow_urlpatterns(cls), cls.get_namespace()
+
+    def get_absolute_url(self) -> str:
+        return reverse(f"{self.get_namespace()}:detail", args=[self.pk])
+
+    def get_override_url(self) -> str:
+        return reverse(f"{self.get_namespace()}:override", args=[self.pk])
 
     # The engine
 
@@ -155,6 +183,10 @@ class Workflow(models.Model, metaclass=WorkflowBase):
             client.signal(self, names.CANCEL)
 
 
+def is_human(node) -> bool:
+    return getattr(node, "type", None) == "human"
+
+
 def node_name(node) -> str:
     name = getattr(node, "name", None) or getattr(node, "__name__", None)
     if not name:
@@ -200,6 +232,12 @@ class TaskQuerySet(models.QuerySet):
 
     def human(self):
         return self.filter(type=Task.HUMAN)
+
+    def for_user(self, user):
+        """The tasks a user may work on: assigned to them, or to nobody (superusers: all)."""
+        if user.is_superuser:
+            return self
+        return self.filter(models.Q(assignees=user) | models.Q(assignees=None)).distinct()
 
     def machine(self):
         return self.filter(type=Task.MACHINE)
@@ -272,6 +310,28 @@ class Task(models.Model):
                 pk=self._workflow_id
             )
         return self._workflow_cache
+
+    @property
+    def node(self):
+        """The task's node on the workflow class (None if a deploy removed it)."""
+        return self.workflow.get_nodes().get(self.name)
+
+    def get_absolute_url(self) -> str | None:
+        """The page that completes this task, while it is a scheduled human task."""
+        if self.type != self.HUMAN or self.status != self.SCHEDULED:
+            return None
+        namespace = self.content_type.model_class().get_namespace()
+        try:
+            return reverse(f"{namespace}:{self.name}", args=[self.pk])
+        except NoReverseMatch:
+            return None
+
+    def can_be_completed_by(self, user) -> bool:
+        """Tasks with assignees are theirs (and superusers'); others anyone's who may see them."""
+        if user.is_superuser:
+            return True
+        assignees = self.assignees.all()
+        return not assignees or user in assignees
 
     def finish(self, next_tasks: list[str] | None = None) -> None:
         self.status = self.SUCCEEDED

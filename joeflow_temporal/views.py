@@ -1,19 +1,179 @@
-"""View mixins that turn a Django view into a human task of a workflow."""
+"""Human tasks as Django views: mixins for your own views, plus the detail and override pages.
+
+Completing a task follows DESIGN.md "Human completion": in one transaction the Task row is
+locked and checked, the form saved, the Task marked done and the engine signalled before the
+commit. If Temporal cannot be reached, nothing is written and the user gets a 503 page.
+"""
+
+import uuid
+
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.views import generic
+
+from joeflow_temporal.exceptions import InstanceNotRunning, TaskNotScheduled, TemporalUnavailable
+
+ALREADY_DONE = "This task is no longer open: someone completed or canceled it meanwhile."
+ENDED = "This workflow instance has ended; it takes no more changes."
 
 
-class TaskViewMixin:
-    """A view that completes a human task of a workflow."""
+class WorkflowTemplateNameViewMixin:
+    """Template lookup as joeflow: the task's own, the workflow's, then the app-wide one."""
+
+    name: str | None = None
+    fallback_templates = ("form",)
+
+    def get_template_names(self):
+        opts = self.model._meta
+        names = [f"{opts.app_label}/{opts.model_name}_{self.name}.html"]
+        for fallback in self.fallback_templates:
+            names += [
+                f"{opts.app_label}/{opts.model_name}_{fallback}.html",
+                f"{opts.app_label}/workflow_{fallback}.html",
+            ]
+        names += [
+            f"joeflow_temporal/workflow_{fallback}.html" for fallback in self.fallback_templates
+        ]
+        if getattr(self, "template_name", None):
+            names.insert(0, self.template_name)
+        return list(dict.fromkeys(names))
+
+
+def engine_unavailable(request, error: Exception):
+    """The page a user sees when Temporal is unreachable: nothing was written, try again."""
+    return TemplateResponse(
+        request, "joeflow_temporal/engine_unavailable.html", {"error": error}, status=503
+    )
+
+
+class TaskViewMixin(WorkflowTemplateNameViewMixin):
+    """A view that completes a human task of a workflow (the task's pk is in the URL)."""
 
     type = "human"
     node_kind = "view"
-    name: str | None = None
+    model = None
 
     def __init__(self, **kwargs):
         self._initkwargs = kwargs
         super().__init__(**kwargs)
 
+    def create_task(self, workflow, prev_task):
+        """Create this task's row when the engine reaches it; override to assign users."""
+        from joeflow_temporal.models import Task
+
+        return workflow.task_set.create(
+            name=self.name,
+            type=Task.HUMAN,
+            content_type=workflow.get_content_type(),
+            key=f"new:{uuid.uuid4().hex}",
+        )
+
+    def get_task(self):
+        from joeflow_temporal.models import Task
+
+        return get_object_or_404(
+            Task.objects.scheduled().human(),
+            pk=self.kwargs["pk"],
+            name=self.name,
+            content_type=ContentType.objects.get_for_model(self.model, for_concrete_model=False),
+        )
+
+    def dispatch(self, request, *args, **kwargs):
+        self.task = self.get_task()
+        if not self.task.can_be_completed_by(request.user):
+            raise PermissionDenied("This task is assigned to someone else.")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_object(self, queryset=None):
+        return self.task.workflow
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(task=self.task, **kwargs)
+
+    def completed_by(self):
+        user = self.request.user
+        return user if user.is_authenticated else None
+
+    def form_valid(self, form):
+        try:
+            with self.task.completing(self.completed_by()):
+                self.object = form.save()
+        except TaskNotScheduled:
+            return self.conflict(form, ALREADY_DONE)
+        except InstanceNotRunning:
+            return self.conflict(form, ENDED)
+        except TemporalUnavailable as error:
+            return engine_unavailable(self.request, error)
+        return HttpResponseRedirect(self.get_success_url())
+
+    def conflict(self, form, message):
+        form.add_error(None, message)
+        response = self.form_invalid(form)
+        response.status_code = 409
+        return response
+
+    def get_success_url(self):
+        return self.object.get_absolute_url()
+
 
 class StartViewMixin(TaskViewMixin):
-    """A view that creates a workflow instance and starts it."""
+    """A view that creates a workflow instance and starts it (no task pk in the URL)."""
 
     node_kind = "start_view"
+
+    def dispatch(self, request, *args, **kwargs):
+        return super(TaskViewMixin, self).dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return super(TaskViewMixin, self).get_context_data(**kwargs)
+
+    def form_valid(self, form):
+        try:
+            with transaction.atomic():
+                self.object = form.save()
+                self.object.start_engine(self.name, user=self.completed_by())
+        except TemporalUnavailable as error:
+            return engine_unavailable(self.request, error)
+        return HttpResponseRedirect(self.get_success_url())
+
+
+class WorkflowDetailView(WorkflowTemplateNameViewMixin, generic.DetailView):
+    name = "detail"
+    fallback_templates = ("detail",)
+
+    def get_context_data(self, **kwargs):
+        tasks = self.object.task_set.order_by("pk").prefetch_related("parent_task_set")
+        return super().get_context_data(tasks=tasks, **kwargs)
+
+
+class OverrideView(PermissionRequiredMixin, WorkflowTemplateNameViewMixin, generic.UpdateView):
+    """Change the instance's fields, cancel its open tasks and start the chosen ones."""
+
+    name = "override"
+    fallback_templates = ("override", "form")
+    permission_required = "joeflow_temporal.override"
+    fields = "__all__"
+
+    def get_form_class(self):
+        from joeflow_temporal.forms import override_form_class
+
+        return override_form_class(self.model)
+
+    def form_valid(self, form):
+        try:
+            with transaction.atomic():
+                self.object = form.save()
+                self.object.override(form.cleaned_data["next_tasks"], user=self.request.user)
+        except InstanceNotRunning:
+            form.add_error(None, ENDED)
+            response = self.form_invalid(form)
+            response.status_code = 409
+            return response
+        except TemporalUnavailable as error:
+            return engine_unavailable(self.request, error)
+        return HttpResponseRedirect(self.object.get_absolute_url())

@@ -24,3 +24,4 @@ JOEFLOW_TEMPORAL_POLL_INTERVAL = timedelta(milliseconds=200)
 JOEFLOW_TEMPORAL_POLL_MAX_INTERVAL = timedelta(seconds=1)
 JOEFLOW_TEMPORAL_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
 JOEFLOW_TEMPORAL_CONFIRM_TIMEOUT = timedelta(seconds=2)
+ROOT_URLCONF = "tests.urls"

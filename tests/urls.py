@@ -1,0 +1,11 @@
+from django.urls import include, path
+
+from django_integration.urls import urlpatterns as project_urlpatterns
+from tests.testapp import models
+
+urlpatterns = [
+    *project_urlpatterns,
+    path("human/", include(models.HumanWorkflow.urls())),
+    path("split/", include(models.SplitJoinWorkflow.urls())),
+    path("loop/", include(models.LongLoopWorkflow.urls())),
+]
