@@ -42,6 +42,9 @@ class Workflow(models.Model, metaclass=WorkflowBase):
     def __str__(self):
         return f"{self._meta.verbose_name} #{self.pk}"
 
+    def get_absolute_url(self) -> str:
+        return reverse(f"{self.get_namespace()}:detail", args=[self.pk])
+
     # The graph
 
     @classmethod
@@ -90,9 +93,6 @@ class Workflow(models.Model, metaclass=WorkflowBase):
         from joeflow_temporal.urls import workflow_urlpatterns
 
         return workflow_urlpatterns(cls), cls.get_namespace()
-
-    def get_absolute_url(self) -> str:
-        return reverse(f"{self.get_namespace()}:detail", args=[self.pk])
 
     def get_override_url(self) -> str:
         return reverse(f"{self.get_namespace()}:override", args=[self.pk])
@@ -302,6 +302,16 @@ class Task(models.Model):
     def __str__(self):
         return f"{self.name} ({self.status})"
 
+    def get_absolute_url(self) -> str | None:
+        """The page that completes this task, while it is a scheduled human task."""
+        if self.type != self.HUMAN or self.status != self.SCHEDULED:
+            return None
+        namespace = self.content_type.model_class().get_namespace()
+        try:
+            return reverse(f"{namespace}:{self.name}", args=[self.pk])
+        except NoReverseMatch:
+            return None
+
     @property
     def workflow(self) -> Workflow:
         """The instance, as its workflow class (not the base model)."""
@@ -315,16 +325,6 @@ class Task(models.Model):
     def node(self):
         """The task's node on the workflow class (None if a deploy removed it)."""
         return self.workflow.get_nodes().get(self.name)
-
-    def get_absolute_url(self) -> str | None:
-        """The page that completes this task, while it is a scheduled human task."""
-        if self.type != self.HUMAN or self.status != self.SCHEDULED:
-            return None
-        namespace = self.content_type.model_class().get_namespace()
-        try:
-            return reverse(f"{namespace}:{self.name}", args=[self.pk])
-        except NoReverseMatch:
-            return None
 
     def can_be_completed_by(self, user) -> bool:
         """Tasks with assignees are theirs (and superusers'); others anyone's who may see them."""
