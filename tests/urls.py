@@ -8,4 +8,5 @@ urlpatterns = [
     path("human/", include(models.HumanWorkflow.urls())),
     path("split/", include(models.SplitJoinWorkflow.urls())),
     path("loop/", include(models.LongLoopWorkflow.urls())),
+    path("guarded/", include(models.GuardedWorkflow.urls())),
 ]

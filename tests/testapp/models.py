@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import OperationalError, models, transaction
 
 from joeflow_temporal import tasks
@@ -239,6 +240,23 @@ class LongLoopWorkflow(LoopWorkflow):
 class HumanWorkflow(Counter):
     start = tasks.StartView(fields=["choice"])
     edit = tasks.UpdateView(fields=["count"])
+
+    def end(self):
+        pass
+
+    edges = [(start, edit), (edit, end)]
+
+    class Meta:
+        proxy = True
+
+
+class LoginRequiredUpdateView(LoginRequiredMixin, tasks.UpdateView):
+    """A project's own task view: Django's permission mixins work as on any view."""
+
+
+class GuardedWorkflow(Counter):
+    start = tasks.Start()
+    edit = LoginRequiredUpdateView(fields=["count"])
 
     def end(self):
         pass
