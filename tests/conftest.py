@@ -97,21 +97,31 @@ class RunningWorker:
             await self._stop.wait()
 
     def stop(self) -> None:
-        engine_client.run(self._terminate_open_executions(), timeout=60)
         engine_client._engine.loop.call_soon_threadsafe(self._stop.set)
         self._future.result(60)
 
-    async def _terminate_open_executions(self):
-        query = f"TaskQueue = '{self.task_queue}' AND ExecutionStatus = 'Running'"
-        async for execution in self.client.list_workflows(query):
-            await self.client.get_workflow_handle(execution.id).terminate("test finished")
+
+async def terminate_open_executions(client, task_queue: str) -> None:
+    query = f"TaskQueue = '{task_queue}' AND ExecutionStatus = 'Running'"
+    async for execution in client.list_workflows(query):
+        await client.get_workflow_handle(execution.id).terminate("test finished")
 
 
 @pytest.fixture
-def worker(temporal_client, settings, transactional_db):
-    """A worker for this test only: its own task queue, so no other test's work reaches it."""
-    task_queue = f"test-{uuid.uuid4().hex[:12]}"
-    settings.JOEFLOW_TEMPORAL_TASK_QUEUE = task_queue
+def task_queue(temporal_client, settings):
+    """A task queue of this test's own; what still runs on it is terminated afterwards.
+
+    Workflow ids repeat across tests (SQLite reuses primary keys), so nothing may outlive a test.
+    """
+    name = f"test-{uuid.uuid4().hex[:12]}"
+    settings.JOEFLOW_TEMPORAL_TASK_QUEUE = name
+    yield name
+    engine_client.run(terminate_open_executions(temporal_client, name), timeout=60)
+
+
+@pytest.fixture
+def worker(temporal_client, task_queue, transactional_db):
+    """A worker for this test only, on the test's own task queue."""
     running = RunningWorker(temporal_client, task_queue).start()
     yield running
     running.stop()

@@ -1,0 +1,182 @@
+"""The HTML pages of human tasks, with a real worker: start, complete, detail, override."""
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.test import Client
+from django.urls import reverse
+
+from joeflow_temporal.models import Task
+from joeflow_temporal.views import TaskViewMixin
+from tests.helpers import parents, result, tasks, wait_until
+from tests.testapp import models
+
+
+def scheduled(workflow, name):
+    return wait_until(lambda: workflow.task_set.scheduled().filter(name=name).first())
+
+
+@pytest.fixture
+def user(django_user_model):
+    return django_user_model.objects.create_user(username="ada", password="pw")
+
+
+@pytest.fixture
+def user_client(client, user):
+    client.force_login(user)
+    return client
+
+
+def test_start_page_renders_with_the_shipped_templates(worker, client):
+    response = client.get(reverse("humanworkflow:start"))
+
+    assert response.status_code == 200
+    assert [t.name for t in response.templates][0] == "joeflow_temporal/workflow_form.html"
+    assert b'name="choice"' in response.content and b"csrfmiddlewaretoken" in response.content
+
+
+def test_template_lookup_order_is_joefows(worker):
+    view = TaskViewMixin()
+    view.model, view.name = models.HumanWorkflow, "edit"
+
+    assert view.get_template_names() == [
+        "testapp/humanworkflow_edit.html",
+        "testapp/humanworkflow_form.html",
+        "testapp/workflow_form.html",
+        "joeflow_temporal/workflow_form.html",
+    ]
+
+
+def test_start_then_complete_through_the_pages(worker, user_client, user):
+    response = user_client.post(reverse("humanworkflow:start"), {"choice": "web"})
+
+    workflow = models.HumanWorkflow.objects.get()
+    assert response.status_code == 302 and response.url == workflow.get_absolute_url()
+    start = workflow.task_set.get(name="start")
+    assert (start.status, start.completed_by_user) == (Task.SUCCEEDED, user)
+    edit = scheduled(workflow, "edit")
+    assert edit.get_absolute_url() == reverse("humanworkflow:edit", args=[edit.pk])
+
+    page = user_client.get(edit.get_absolute_url())
+    assert page.status_code == 200 and b'name="count"' in page.content
+    response = user_client.post(edit.get_absolute_url(), {"count": "5"})
+
+    assert response.status_code == 302
+    result(workflow)
+    workflow.refresh_from_db()
+    assert workflow.count == 5
+    edit.refresh_from_db()
+    assert (edit.status, edit.completed_by_user) == (Task.SUCCEEDED, user)
+    assert tasks(workflow) == [("start", "succeeded"), ("edit", "succeeded"), ("end", "succeeded")]
+    assert user_client.get(reverse("humanworkflow:edit", args=[edit.pk])).status_code == 404
+
+
+def test_invalid_form_shows_errors_and_writes_nothing(worker, user_client):
+    workflow = models.HumanWorkflow.start_with("start", {"choice": "x"})
+    edit = scheduled(workflow, "edit")
+
+    response = user_client.post(edit.get_absolute_url(), {"count": "many"})
+
+    assert response.status_code == 200
+    assert "count" in response.context["form"].errors
+    edit.refresh_from_db()
+    assert edit.status == Task.SCHEDULED
+
+
+def test_temporal_unreachable_answers_503_and_writes_nothing(worker, user_client, settings):
+    workflow = models.HumanWorkflow.start_with("start", {"choice": "x"})
+    edit = scheduled(workflow, "edit")
+    settings.JOEFLOW_TEMPORAL_ADDRESS = "127.0.0.1:1"
+
+    completing = user_client.post(edit.get_absolute_url(), {"count": "9"})
+    starting = user_client.post(reverse("humanworkflow:start"), {"choice": "y"})
+
+    assert completing.status_code == starting.status_code == 503
+    assert b"not saved" in completing.content
+    edit.refresh_from_db()
+    assert edit.status == Task.SCHEDULED
+    assert models.HumanWorkflow.objects.get().count == 0, "no second instance, no saved count"
+
+
+def test_assigned_task_is_only_for_its_assignees(worker, client, user, django_user_model):
+    other = django_user_model.objects.create_user(username="bob", password="pw")
+    workflow = models.HumanWorkflow.start_with("start", {"choice": "x"})
+    edit = scheduled(workflow, "edit")
+    edit.assignees.add(user)
+
+    client.force_login(other)
+    assert client.get(edit.get_absolute_url()).status_code == 403
+    assert client.post(edit.get_absolute_url(), {"count": "1"}).status_code == 403
+    client.force_login(user)
+    assert client.get(edit.get_absolute_url()).status_code == 200
+    assert list(Task.objects.for_user(other).filter(pk=edit.pk)) == []
+    assert list(Task.objects.for_user(user).filter(pk=edit.pk)) == [edit]
+
+
+def test_views_honour_the_projects_permission_mixins(worker, client, user):
+    workflow = models.GuardedWorkflow.start()
+    edit = scheduled(workflow, "edit")
+
+    response = client.get(edit.get_absolute_url())
+    assert response.status_code == 302 and "/login" in response.url
+
+    client.force_login(user)
+    assert client.get(edit.get_absolute_url()).status_code == 200
+
+
+def test_forms_require_csrf(worker, user):
+    workflow = models.HumanWorkflow.start_with("start", {"choice": "x"})
+    edit = scheduled(workflow, "edit")
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(user)
+
+    assert strict.post(edit.get_absolute_url(), {"count": "1"}).status_code == 403
+    assert strict.post(reverse("humanworkflow:start"), {"choice": "y"}).status_code == 403
+    edit.refresh_from_db()
+    assert edit.status == Task.SCHEDULED
+
+
+def test_detail_page_lists_the_tasks(worker, client):
+    workflow = models.SplitJoinWorkflow.start()
+    review = scheduled(workflow, "review")
+
+    response = client.get(reverse("splitjoinworkflow:detail", args=[workflow.pk]))
+
+    assert response.status_code == 200
+    assert review.get_absolute_url().encode() in response.content
+    assert workflow.temporal_workflow_id.encode() in response.content
+    assert workflow.get_override_url().encode() in response.content
+
+
+def test_override_needs_the_permission(worker, user_client, user):
+    workflow = models.SplitJoinWorkflow.start()
+    scheduled(workflow, "review")
+    url = reverse("splitjoinworkflow:override", args=[workflow.pk])
+
+    assert user_client.get(url).status_code == 403
+    assert user_client.post(url, {"next_tasks": ["end"]}).status_code == 403
+    assert not workflow.task_set.filter(name="override").exists()
+
+
+def test_override_page_cancels_open_tasks_and_starts_the_chosen(worker, user_client, user):
+    user.user_permissions.add(Permission.objects.get(codename="override"))
+    workflow = models.SplitJoinWorkflow.start()
+    review = scheduled(workflow, "review")
+    scheduled(workflow, "join")
+    url = workflow.get_override_url()
+
+    page = user_client.get(url)
+    assert page.status_code == 200
+    assert b'value="end"' in page.content and b'name="count"' in page.content
+    response = user_client.post(
+        url, {"next_tasks": ["end"], "count": "3", "target": "0", "choice": "", "flag": ""}
+    )
+
+    assert response.status_code == 302, response.content
+    result(workflow)
+    workflow.refresh_from_db()
+    assert workflow.count == 3
+    review.refresh_from_db()
+    assert review.status == Task.CANCELED
+    override = workflow.task_set.get(name="override")
+    assert override.completed_by_user == user
+    assert parents(workflow.task_set.get(name="end")) == ["override"]
