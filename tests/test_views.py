@@ -123,6 +123,22 @@ def test_views_honour_the_projects_permission_mixins(worker, client, user):
     assert client.get(edit.get_absolute_url()).status_code == 200
 
 
+def test_create_task_hook_assigns_users(worker, client, user, django_user_model):
+    other = django_user_model.objects.create_user(username="bob", password="pw")
+    models.CREATE_TASK_CALLS.clear()
+    workflow = models.GuardedWorkflow.start(choice="ada")
+
+    edit = scheduled(workflow, "edit")
+
+    assert list(edit.assignees.all()) == [user]
+    assert models.CREATE_TASK_CALLS == [("edit", "start")]
+    client.force_login(other)
+    assert client.get(edit.get_absolute_url()).status_code == 403
+    client.force_login(user)
+    assert client.post(edit.get_absolute_url(), {"count": "2"}).status_code == 302
+    result(workflow)
+
+
 def test_forms_require_csrf(worker, user):
     workflow = models.HumanWorkflow.start_with("start", {"choice": "x"})
     edit = scheduled(workflow, "edit")

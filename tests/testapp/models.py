@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import OperationalError, models, transaction
 
@@ -10,6 +11,7 @@ from joeflow_temporal.models import Workflow
 
 CRASHED_AFTER_COMMIT: set[int] = set()
 FLAKY_CALLS: dict[int, int] = {}
+CREATE_TASK_CALLS: list[tuple[str, str]] = []
 
 
 class Counter(Workflow):
@@ -251,7 +253,16 @@ class HumanWorkflow(Counter):
 
 
 class LoginRequiredUpdateView(LoginRequiredMixin, tasks.UpdateView):
-    """A project's own task view: Django's permission mixins work as on any view."""
+    """A project's own task view: Django's permission mixins work as on any view.
+
+    It assigns the task to the user named in ``choice`` (joeflow's ``create_task`` hook).
+    """
+
+    def create_task(self, workflow, prev_task):
+        task = super().create_task(workflow, prev_task)
+        task.assignees.set(get_user_model().objects.filter(username=workflow.choice))
+        CREATE_TASK_CALLS.append((task.name, prev_task.name))
+        return task
 
 
 class GuardedWorkflow(Counter):
