@@ -12,7 +12,7 @@ from django.db.models.base import ModelBase
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from joeflow_temporal import client, conf
+from joeflow_temporal import client, conf, graphs
 from joeflow_temporal.engine import Graph, Node, OverrideRequest, WalkerConfig, names
 from joeflow_temporal.exceptions import TaskNotScheduled
 
@@ -68,6 +68,24 @@ class Workflow(models.Model, metaclass=WorkflowBase):
     def get_graph_spec(cls) -> Graph:
         """The class and its edges as the data the engine walks."""
         return compile_graph(cls)
+
+    @classmethod
+    def get_graph(cls):
+        """The class's tasks and edges as a ``graphviz.Digraph``."""
+        return graphs.workflow_graph(cls)
+
+    @classmethod
+    def get_graph_svg(cls):
+        """The class's graph as HTML-safe SVG: ``{{ workflow_class.get_graph_svg }}``."""
+        return graphs.render_svg(cls.get_graph())
+
+    def get_instance_graph(self):
+        """This instance's tasks over the class's graph, as a ``graphviz.Digraph``."""
+        return graphs.instance_graph(self)
+
+    def get_instance_graph_svg(self):
+        """This instance's graph as HTML-safe SVG: ``{{ object.get_instance_graph_svg }}``."""
+        return graphs.render_svg(self.get_instance_graph())
 
     @classmethod
     def label(cls) -> str:

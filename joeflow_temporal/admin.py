@@ -1,0 +1,221 @@
+"""Admin for the Task mirror (rerun/cancel through Temporal) and a base admin for workflows."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.db import transaction
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from joeflow_temporal import conf
+from joeflow_temporal.exceptions import InstanceNotRunning, TaskNotScheduled, TemporalUnavailable
+from joeflow_temporal.models import Task
+
+
+class WorkflowClassFilter(admin.SimpleListFilter):
+    title = "workflow"
+    parameter_name = "workflow"
+
+    def lookups(self, request, model_admin):
+        from joeflow_temporal.registry import get_workflows
+
+        return [(w.label(), w._meta.verbose_name) for w in get_workflows()]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            app_label, _, model = self.value().partition(".")
+            return queryset.filter(content_type__app_label=app_label, content_type__model=model)
+        return queryset
+
+
+def act_on_tasks(modeladmin, request, queryset, action: str, past: str) -> None:
+    """Apply ``Task.<action>`` to each task through Temporal and say what was skipped and why."""
+    done, skipped = 0, []
+    for task in queryset:
+        try:
+            getattr(task, action)(user=request.user)
+            done += 1
+        except (TaskNotScheduled, InstanceNotRunning) as error:
+            skipped.append(f"{task.name} #{task.pk} ({error})")
+        except TemporalUnavailable as error:
+            modeladmin.message_user(
+                request, f"Stopped: {error} Nothing more was changed.", messages.ERROR
+            )
+            break
+    if done:
+        modeladmin.message_user(request, f"{done} task(s) {past}.", messages.SUCCESS)
+    if skipped:
+        modeladmin.message_user(
+            request, f"Skipped {len(skipped)}: {'; '.join(skipped)}", messages.WARNING
+        )
+
+
+@admin.register(Task)
+class TaskAdmin(admin.ModelAdmin):
+    list_display = ["pk", "name", "instance", "type", "status", "created", "completed"]
+    list_filter = ["status", "type", WorkflowClassFilter, "name"]
+    list_select_related = ["content_type"]
+    search_fields = ["name", "exception"]
+    date_hierarchy = "created"
+    actions = ["rerun", "cancel"]
+    fields = [
+        "name",
+        "instance",
+        "type",
+        "status",
+        "parents",
+        "children",
+        "assignees",
+        "completed_by_user",
+        "created",
+        "modified",
+        "completed",
+        "exception",
+        "traceback",
+    ]
+    readonly_fields = [f for f in fields if f != "assignees"]
+    filter_horizontal = ["assignees"]
+
+    def has_add_permission(self, request):
+        return False  # the engine creates tasks
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the mirror is history: cancel instead
+
+    @admin.display(description="workflow")
+    def instance(self, task):
+        model = task.content_type.model_class()
+        if model is None:
+            return f"{task.content_type} #{task._workflow_id}"
+        label = f"{model._meta.verbose_name} #{task._workflow_id}"
+        if not self.admin_site.is_registered(model):
+            return label
+        opts = model._meta
+        url = reverse(
+            f"admin:{opts.app_label}_{opts.model_name}_change",
+            args=[task._workflow_id],
+            current_app=self.admin_site.name,
+        )
+        return format_html('<a href="{}">{}</a>', url, label)
+
+    @admin.display(description="parents")
+    def parents(self, task):
+        return self.task_links(task.parent_task_set.all())
+
+    @admin.display(description="children")
+    def children(self, task):
+        return self.task_links(task.child_task_set.all())
+
+    def task_links(self, tasks):
+        return format_html_join(
+            ", ",
+            '<a href="{}">{} #{}</a>',
+            (
+                (reverse("admin:joeflow_temporal_task_change", args=[t.pk]), t.name, t.pk)
+                for t in tasks
+            ),
+        )
+
+    @admin.display(description="traceback")
+    def traceback(self, task):
+        return format_html("<pre>{}</pre>", task.stacktrace) if task.stacktrace else "-"
+
+    @admin.action(permissions=["rerun"], description="Rerun selected failed tasks")
+    def rerun(self, request, queryset):
+        act_on_tasks(self, request, queryset, "rerun", "sent to run again")
+
+    @admin.action(permissions=["cancel"], description="Cancel selected open tasks")
+    def cancel(self, request, queryset):
+        act_on_tasks(self, request, queryset, "cancel", "canceled")
+
+    def has_rerun_permission(self, request):
+        return request.user.has_perm("joeflow_temporal.rerun")
+
+    def has_cancel_permission(self, request):
+        return request.user.has_perm("joeflow_temporal.cancel")
+
+
+class TaskInline(admin.TabularInline):
+    model = Task
+    fk_name = "_workflow"
+    fields = ["link", "name", "type", "status", "created", "completed", "completed_by_user"]
+    readonly_fields = fields
+    ordering = ["pk"]
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="task")
+    def link(self, task):
+        url = reverse("admin:joeflow_temporal_task_change", args=[task.pk])
+        return format_html('<a href="{}">#{}</a>', url, task.pk)
+
+
+class WorkflowAdmin(admin.ModelAdmin):
+    """Admin for your workflow models: graph, tasks, engine status, and override on save.
+
+    ``admin.site.register(ShippingWorkflow, WorkflowAdmin)``
+    """
+
+    inlines = [TaskInline]
+    list_display = ["__str__", "created", "completed"]
+    list_filter = ["created", "completed"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "engine", "instance_graph"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if obj is None or not request.user.has_perm("joeflow_temporal.override"):
+            return form
+        choices = [(name, name) for name in obj.get_graph_spec().nodes]
+        return type(
+            form.__name__,
+            (form,),
+            {
+                "next_tasks": forms.MultipleChoiceField(
+                    choices=choices,
+                    required=False,
+                    widget=forms.CheckboxSelectMultiple,
+                    help_text="Override: cancel the open tasks and start these.",
+                )
+            },
+        )
+
+    def changeform_view(self, request, *args, **kwargs):
+        """An override that Temporal refuses rolls the whole save back and says so."""
+        try:
+            return super().changeform_view(request, *args, **kwargs)
+        except (TemporalUnavailable, InstanceNotRunning) as error:
+            self.message_user(request, f"Nothing was saved: {error}", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def save_model(self, request, obj, form, change):
+        next_tasks = form.cleaned_data.get("next_tasks")
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if next_tasks:
+                obj.override(list(next_tasks), user=request.user)
+
+    @admin.display(description="engine")
+    def engine(self, obj):
+        if obj.pk is None:
+            return "-"
+        url = (
+            f"{conf.get('JOEFLOW_TEMPORAL_UI_URL').rstrip('/')}/namespaces/"
+            f"{conf.get('JOEFLOW_TEMPORAL_NAMESPACE')}/workflows/{obj.temporal_workflow_id}"
+        )
+        state = "ended" if obj.completed else "running"
+        return format_html(
+            '{} · <a href="{}" target="_blank" rel="noopener">{} in the Temporal web UI</a>',
+            state,
+            url,
+            obj.temporal_workflow_id,
+        )
+
+    @admin.display(description="graph")
+    def instance_graph(self, obj):
+        return obj.get_instance_graph_svg() if obj.pk else "-"

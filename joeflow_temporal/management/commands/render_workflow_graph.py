@@ -1,0 +1,66 @@
+import graphviz
+from django.apps import apps
+from django.core.management.base import BaseCommand, CommandError
+
+from joeflow_temporal.graphs import INSTALL_HINT
+from joeflow_temporal.registry import get_workflows
+
+
+class Command(BaseCommand):
+    help = "Render workflow graph to file."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "workflow",
+            nargs="*",
+            help="List of workflow to render in the form app_label.workflow_name (default: all).",
+        )
+        parser.add_argument(
+            "-f",
+            "--format",
+            dest="format",
+            default="svg",
+            choices=("svg", "pdf", "png"),
+            help="Output file format. Default: svg",
+        )
+        parser.add_argument(
+            "-d",
+            "--directory",
+            dest="directory",
+            default=".",
+            help="Output directory. Default is current working directory.",
+        )
+        parser.add_argument(
+            "-c",
+            "--cleanup",
+            dest="cleanup",
+            action="store_true",
+            help="Remove dot-files after rendering.",
+        )
+
+    def handle(self, *labels, workflow=(), format="svg", directory=".", cleanup=False, **options):
+        for workflow_class in self.workflows(list(labels) + list(workflow)):
+            opts = workflow_class._meta
+            filename = f"{opts.app_label}_{opts.model_name}"
+            try:
+                path = workflow_class.get_graph().render(
+                    filename=filename, directory=directory, format=format, cleanup=cleanup
+                )
+            except graphviz.ExecutableNotFound:
+                raise CommandError(INSTALL_HINT)
+            if options["verbosity"] > 0:
+                self.stdout.write(f"Rendered {opts.label_lower} to {path}")
+
+    def workflows(self, labels):
+        if not labels:
+            return get_workflows()
+        workflows = []
+        for label in labels:
+            try:
+                model = apps.get_model(label)
+            except (LookupError, ValueError):
+                raise CommandError(f"No workflow {label!r}; use app_label.workflow_name.")
+            if model not in get_workflows():
+                raise CommandError(f"{label} is a model, not a workflow (no edges).")
+            workflows.append(model)
+        return workflows
