@@ -1,6 +1,5 @@
 """Admin for the Task mirror (rerun/cancel through Temporal) and a base admin for workflows."""
 
-from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
 from django.http import HttpResponseRedirect
@@ -9,6 +8,7 @@ from django.utils.html import format_html, format_html_join
 
 from joeflow_temporal import conf
 from joeflow_temporal.exceptions import InstanceNotRunning, TaskNotScheduled, TemporalUnavailable
+from joeflow_temporal.forms import OverrideForm
 from joeflow_temporal.models import Task
 
 
@@ -168,22 +168,10 @@ class WorkflowAdmin(admin.ModelAdmin):
         return [*super().get_readonly_fields(request, obj), "engine", "instance_graph"]
 
     def get_form(self, request, obj=None, **kwargs):
-        form = super().get_form(request, obj, **kwargs)
-        if obj is None or not request.user.has_perm("joeflow_temporal.override"):
-            return form
-        choices = [(name, name) for name in obj.get_graph_spec().nodes]
-        return type(
-            form.__name__,
-            (form,),
-            {
-                "next_tasks": forms.MultipleChoiceField(
-                    choices=choices,
-                    required=False,
-                    widget=forms.CheckboxSelectMultiple,
-                    help_text="Override: cancel the open tasks and start these.",
-                )
-            },
-        )
+        """Offer the override (choose next tasks) to users with the ``override`` permission."""
+        if obj is not None and request.user.has_perm("joeflow_temporal.override"):
+            kwargs["form"] = OverrideForm
+        return super().get_form(request, obj, **kwargs)
 
     def changeform_view(self, request, *args, **kwargs):
         """An override that Temporal refuses rolls the whole save back and says so."""

@@ -1,0 +1,161 @@
+"""Admin pages and actions, for a superuser and for staff without the workflow permissions."""
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+
+from django_integration.demo.models import ShippingWorkflow
+from joeflow_temporal.models import Task
+from tests.helpers import result, wait_until
+from tests.testapp import models
+
+CHANGELIST = reverse("admin:joeflow_temporal_task_changelist")
+
+
+@pytest.fixture
+def superuser_client(client, django_user_model):
+    client.force_login(django_user_model.objects.create_superuser("root", "", "pw"))
+    return client
+
+
+@pytest.fixture
+def staff_client(client, django_user_model):
+    staff = django_user_model.objects.create_user("clerk", password="pw", is_staff=True)
+    staff.user_permissions.add(
+        *Permission.objects.filter(
+            codename__in=[
+                "view_task",
+                "change_task",
+                "view_shippingworkflow",
+                "change_shippingworkflow",
+            ]
+        )
+    )
+    client.force_login(staff)
+    return client
+
+
+def failed_task(workflow):
+    return wait_until(lambda: workflow.task_set.failed().first())
+
+
+def test_task_changelist_and_filters(worker, superuser_client):
+    workflow = models.FailingWorkflow.start(fail=True)
+    failed_task(workflow)
+
+    response = superuser_client.get(
+        CHANGELIST, {"status": "failed", "workflow": "testapp.failingworkflow"}
+    )
+
+    assert response.status_code == 200
+    assert list(response.context["cl"].queryset) == list(workflow.task_set.failed())
+    assert b"Rerun selected failed tasks" in response.content
+
+
+def test_task_change_page_shows_the_traceback_and_relatives(worker, superuser_client):
+    workflow = models.FailingWorkflow.start(fail=True)
+    task = failed_task(workflow)
+
+    response = superuser_client.get(reverse("admin:joeflow_temporal_task_change", args=[task.pk]))
+
+    assert response.status_code == 200
+    assert b"raise ValueError" in response.content and b"<pre>" in response.content
+    assert f"start #{task.parent_task_set.get().pk}".encode() in response.content
+
+
+def test_rerun_action_reruns_failed_tasks_and_says_what_it_skipped(worker, superuser_client):
+    workflow = models.FailingWorkflow.start(fail=True)
+    task = failed_task(workflow)
+    start = workflow.task_set.get(name="start")
+    models.FailingWorkflow.objects.filter(pk=workflow.pk).update(fail=False)
+
+    response = superuser_client.post(
+        CHANGELIST, {"action": "rerun", "_selected_action": [task.pk, start.pk]}, follow=True
+    )
+
+    messages = [str(m) for m in response.context["messages"]]
+    assert "1 task(s) sent to run again." in messages
+    assert any(m.startswith("Skipped 1: start #") for m in messages)
+    result(workflow)
+    task.refresh_from_db()
+    assert task.status == Task.SUCCEEDED
+
+
+def test_cancel_action(worker, superuser_client):
+    workflow = models.FailingWorkflow.start(fail=True)
+    task = failed_task(workflow)
+
+    superuser_client.post(CHANGELIST, {"action": "cancel", "_selected_action": [task.pk]})
+
+    result(workflow)
+    task.refresh_from_db()
+    assert task.status == Task.CANCELED
+
+
+def test_staff_without_permissions_gets_no_actions(worker, staff_client):
+    workflow = models.FailingWorkflow.start(fail=True)
+    task = failed_task(workflow)
+
+    page = staff_client.get(CHANGELIST)
+    assert page.status_code == 200
+    assert b"Rerun selected" not in page.content and b"Cancel selected" not in page.content
+    staff_client.post(CHANGELIST, {"action": "rerun", "_selected_action": [task.pk]})
+    task.refresh_from_db()
+    assert task.status == Task.FAILED
+    assert staff_client.get(reverse("admin:joeflow_temporal_task_add")).status_code == 403
+    assert (
+        staff_client.get(reverse("admin:joeflow_temporal_task_delete", args=[task.pk])).status_code
+        == 403
+    )
+
+
+def test_workflow_admin_page(worker, superuser_client, settings):
+    settings.JOEFLOW_TEMPORAL_UI_URL = "http://temporal-ui.example"
+    workflow = ShippingWorkflow.start_with("checkout", {"shipping_address": "Gotham"})
+    wait_until(lambda: workflow.task_set.scheduled().filter(name="ship").exists())
+    url = reverse("admin:demo_shippingworkflow_change", args=[workflow.pk])
+
+    response = superuser_client.get(url)
+
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "<svg" in content, "the instance graph"
+    assert (
+        f"http://temporal-ui.example/namespaces/default/workflows/{workflow.temporal_workflow_id}"
+        in content
+    )
+    assert 'name="next_tasks"' in content
+    assert content.count("joeflow_temporal/task/") >= 2, "the task inline links every task"
+
+
+def test_workflow_admin_override_on_save(worker, superuser_client):
+    workflow = ShippingWorkflow.start_with("checkout", {"shipping_address": "Gotham"})
+    ship = wait_until(lambda: workflow.task_set.scheduled().filter(name="ship").first())
+    url = reverse("admin:demo_shippingworkflow_change", args=[workflow.pk])
+    form = {
+        "email": "",
+        "shipping_address": "Metropolis",
+        "tracking_code": "T-1",
+        "next_tasks": ["end"],
+        "task_set-TOTAL_FORMS": "0",
+        "task_set-INITIAL_FORMS": "0",
+    }
+
+    response = superuser_client.post(url, form)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    result(workflow)
+    workflow.refresh_from_db()
+    assert workflow.shipping_address == "Metropolis"
+    ship.refresh_from_db()
+    assert ship.status == Task.CANCELED
+    assert workflow.task_set.get(name="end").status == Task.SUCCEEDED
+
+
+def test_workflow_admin_without_override_permission_has_no_override(worker, staff_client):
+    workflow = ShippingWorkflow.start_with("checkout", {"shipping_address": "Gotham"})
+
+    response = staff_client.get(reverse("admin:demo_shippingworkflow_change", args=[workflow.pk]))
+
+    assert response.status_code == 200
+    assert b'name="next_tasks"' not in response.content

@@ -1,0 +1,113 @@
+"""System checks report misconfigured workflows with stable ids and a hint."""
+
+from django.core import checks
+from django.core.management import call_command
+from django.test.utils import isolate_apps
+
+from joeflow_temporal import checks as joeflow_checks
+from joeflow_temporal import tasks
+from joeflow_temporal.models import Workflow
+
+
+def ids(errors):
+    return [error.id for error in errors]
+
+
+def test_the_reference_project_and_test_app_pass():
+    call_command("check", fail_level="WARNING")
+
+
+@isolate_apps("tests.testapp")
+def test_edge_to_something_that_is_not_a_task():
+    def elsewhere(self):
+        pass
+
+    class Broken(Workflow):
+        start = tasks.Start()
+
+        edges = [(start, elsewhere), ("start",)]
+
+        class Meta:
+            app_label = "testapp"
+
+    errors = joeflow_checks.check_edges(Broken)
+
+    assert ids(errors) == ["joeflow_temporal.E001", "joeflow_temporal.E001"]
+    assert "elsewhere" in errors[0].msg and errors[0].hint
+
+
+@isolate_apps("tests.testapp")
+def test_join_naming_a_task_that_is_not_its_parent():
+    class Broken(Workflow):
+        start = tasks.Start()
+        join = tasks.Join("start", "ghost")
+
+        edges = [(start, join)]
+
+        class Meta:
+            app_label = "testapp"
+
+    [error] = joeflow_checks.check_joins(Broken)
+
+    assert error.id == "joeflow_temporal.E002" and "ghost" in error.msg
+
+
+@isolate_apps("tests.testapp")
+def test_workflow_without_a_start():
+    class Broken(Workflow):
+        def a(self):
+            pass
+
+        def b(self):
+            pass
+
+        edges = [(a, b)]
+
+        class Meta:
+            app_label = "testapp"
+
+    [error] = joeflow_checks.check_start(Broken)
+
+    assert error.id == "joeflow_temporal.E003" and "tasks.Start()" in error.hint
+
+
+@isolate_apps("tests.testapp")
+def test_task_named_like_a_model_method():
+    class Broken(Workflow):
+        start = tasks.Start()
+
+        def delete(self):
+            pass
+
+        edges = [(start, delete)]
+
+        class Meta:
+            app_label = "testapp"
+
+    [error] = joeflow_checks.check_task_names(Broken)
+
+    assert error.id == "joeflow_temporal.E006" and "delete" in error.msg
+
+
+def test_human_task_without_url(settings):
+    settings.ROOT_URLCONF = "tests.urls_without_workflows"
+
+    warnings = joeflow_checks.check_human_task_urls()
+
+    assert "joeflow_temporal.W004" in ids(warnings)
+    assert any("include(ShippingWorkflow.urls())" in w.hint for w in warnings)
+
+
+def test_engine_free_of_django(tmp_path, monkeypatch):
+    assert joeflow_checks.check_engine_is_django_free() == []
+    (tmp_path / "leak.py").write_text("import os\nfrom django.db import models\n")
+    monkeypatch.setattr(joeflow_checks, "ENGINE_DIR", tmp_path)
+
+    [error] = joeflow_checks.check_engine_is_django_free()
+
+    assert error.id == "joeflow_temporal.E005" and "line 2" in error.msg
+
+
+def test_checks_are_registered():
+    registered = checks.registry.registry.get_checks()
+    assert joeflow_checks.check_workflows in registered

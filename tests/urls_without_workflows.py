@@ -1,0 +1,3 @@
+"""A project that forgot to include the workflow URLs (for the system check test)."""
+
+urlpatterns = []
