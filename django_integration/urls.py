@@ -5,6 +5,7 @@ from django_integration.demo import models as demo
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/", include("joeflow_temporal.api.urls")),
     path("welcome/", include(demo.WelcomeWorkflow.urls())),
     path("shipping/", include(demo.ShippingWorkflow.urls())),
     path("patrol/", include(demo.PatrolWorkflow.urls())),

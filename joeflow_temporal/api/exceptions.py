@@ -1,0 +1,42 @@
+"""JSON errors of the API, and the one place where domain exceptions become HTTP statuses."""
+
+from rest_framework import status
+from rest_framework.exceptions import APIException
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from joeflow_temporal.exceptions import InstanceNotRunning, TaskNotScheduled, TemporalUnavailable
+
+
+class Conflict(APIException):
+    """The task or instance is not in a state for this action (already done, ended...)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This task or instance is not in a state for this action."
+    default_code = "conflict"
+
+
+class ServiceUnavailable(APIException):
+    """Temporal could not be reached: the transaction rolled back, so nothing was written."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The workflow engine cannot be reached; nothing was written. Try again later."
+    default_code = "engine_unavailable"
+
+
+ENDED = "This workflow instance has ended; it takes no more changes."
+
+
+def translate(exc: Exception) -> Exception:
+    """The API exception for a domain exception (others pass through unchanged)."""
+    if isinstance(exc, TaskNotScheduled):
+        return Conflict(str(exc), code="task_not_scheduled")
+    if isinstance(exc, InstanceNotRunning):
+        return Conflict(ENDED, code="instance_not_running")
+    if isinstance(exc, TemporalUnavailable):
+        return ServiceUnavailable()
+    return exc
+
+
+def exception_handler(exc, context):
+    """DRF's handler, after translating the domain exceptions (409, 503)."""
+    return drf_exception_handler(translate(exc), context)

@@ -1,0 +1,98 @@
+"""Query-string filters of the inbox and the instance lists, validated like a body (400)."""
+
+from django.contrib.contenttypes.models import ContentType
+from rest_framework import serializers
+from rest_framework.filters import BaseFilterBackend
+
+from joeflow_temporal.models import Task
+from joeflow_temporal.registry import get_workflows
+
+ASSIGNEE_ME = "me"
+RUNNING = "running"
+ENDED = "ended"
+
+
+def workflow_labels() -> list[str]:
+    return sorted(cls.label() for cls in get_workflows())
+
+
+class TaskFilterSerializer(serializers.Serializer):
+    status = serializers.MultipleChoiceField(choices=Task.STATUSES, required=False)
+    type = serializers.ChoiceField(choices=Task.TYPES, required=False)
+    workflow = serializers.MultipleChoiceField(choices=[], required=False)
+    assignee = serializers.ChoiceField(choices=[ASSIGNEE_ME], required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["workflow"].choices = workflow_labels()
+
+
+def query_parameter(name: str, description: str, enum: list[str], many: bool = False) -> dict:
+    schema = {"type": "string", "enum": enum}
+    if many:
+        schema = {"type": "array", "items": schema}
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema,
+        **({"style": "form", "explode": True} if many else {}),
+    }
+
+
+class TaskFilter(BaseFilterBackend):
+    """``status`` and ``workflow`` (repeatable), ``type``, and ``assignee=me``."""
+
+    def filter_queryset(self, request, queryset, view):
+        params = TaskFilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        if data.get("status"):
+            queryset = queryset.filter(status__in=data["status"])
+        if data.get("type"):
+            queryset = queryset.filter(type=data["type"])
+        if data.get("workflow"):
+            classes = [cls for cls in get_workflows() if cls.label() in data["workflow"]]
+            types = ContentType.objects.get_for_models(*classes, for_concrete_models=False)
+            queryset = queryset.filter(content_type__in=types.values())
+        if data.get("assignee") == ASSIGNEE_ME:
+            queryset = queryset.filter(assignees=request.user)
+        return queryset
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            query_parameter(
+                "status", "Only tasks in these states.", [s for s, _ in Task.STATUSES], many=True
+            ),
+            query_parameter(
+                "type", "Only human or only machine tasks.", [t for t, _ in Task.TYPES]
+            ),
+            query_parameter(
+                "workflow", "Only tasks of these workflows (labels).", workflow_labels(), many=True
+            ),
+            query_parameter("assignee", "`me`: only tasks assigned to you.", [ASSIGNEE_ME]),
+        ]
+
+
+class InstanceFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=[RUNNING, ENDED], required=False)
+
+
+class InstanceFilter(BaseFilterBackend):
+    """``status=running`` (not completed yet) or ``status=ended``."""
+
+    def filter_queryset(self, request, queryset, view):
+        params = InstanceFilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        wanted = params.validated_data.get("status")
+        if wanted:
+            queryset = queryset.filter(completed__isnull=wanted == RUNNING)
+        return queryset
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            query_parameter(
+                "status", "`running` or `ended` (the engine finished it).", [RUNNING, ENDED]
+            )
+        ]

@@ -1,0 +1,90 @@
+"""What the OpenAPI document says about bodies the serializers cannot describe, and errors."""
+
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework import serializers
+
+
+def document(**kwargs):
+    """``extend_schema`` for a view method, based on drf-spectacular's ``AutoSchema``.
+
+    ``extend_schema`` otherwise builds on the project's ``DEFAULT_SCHEMA_CLASS``, which is DRF's
+    own unless the project changed it, and the document would then fail to generate.
+    """
+
+    def decorator(method):
+        method.schema = AutoSchema
+        return extend_schema(**kwargs)(method)
+
+    return decorator
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every error but field errors: ``{"detail": "..."}``."""
+
+    detail = serializers.CharField()
+
+
+FIELD_ERRORS = {
+    "type": "object",
+    "description": "Field errors: each key a field (or `non_field_errors`, or `detail` for a "
+    "body that is not JSON) and its messages.",
+    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+}
+
+DESCRIPTIONS = {
+    400: "Invalid body or query: field errors, malformed JSON, unknown or read-only fields.",
+    401: "Not authenticated (session or HTTP basic authentication).",
+    403: "Authenticated, but lacking the permission, or the task is assigned to someone else.",
+    404: "Unknown workflow, instance, task or node.",
+    409: "The task or instance is not in a state for this action (already completed, ended...).",
+    503: "Temporal cannot be reached; nothing was written. Try again.",
+}
+
+
+def errors(*codes: int) -> dict:
+    """Error responses for ``extend_schema(responses=...)``; 401 comes with every call."""
+    responses = {}
+    for code in sorted({401, *codes}):
+        body = FIELD_ERRORS if code == 400 else ErrorSerializer
+        responses[code] = OpenApiResponse(body, description=DESCRIPTIONS[code])
+    return responses
+
+
+FIELDS_BODY = {
+    "application/json": {
+        "type": "object",
+        "description": "The fields the task's view edits (see the node's `fields` in "
+        "`GET workflows/` or the task's `form` in `GET tasks/{id}/`), validated as its form.",
+        "additionalProperties": True,
+    }
+}
+
+OVERRIDE_BODY = {
+    "application/json": {
+        "type": "object",
+        "required": ["next_tasks"],
+        "properties": {
+            "next_tasks": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Node names of the workflow to start after canceling the open "
+                "tasks; `[]` ends the instance.",
+            }
+        },
+        "description": "`next_tasks`, plus any of the instance's own fields to change.",
+        "additionalProperties": True,
+    }
+}
+
+START_EXAMPLE = OpenApiExample(
+    "shipping checkout",
+    value={"shipping_address": "1 Main St", "email": "ada@example.com"},
+    request_only=True,
+)
+COMPLETE_EXAMPLE = OpenApiExample(
+    "shipping ship", value={"tracking_code": "1Z999"}, request_only=True
+)
+OVERRIDE_EXAMPLE = OpenApiExample(
+    "restart at ship", value={"next_tasks": ["ship"], "tracking_code": ""}, request_only=True
+)

@@ -1,0 +1,230 @@
+"""Serializers: the workflow's own fields (built per class, as the task views build their forms),
+tasks, instances and workflow types."""
+
+from collections.abc import Mapping
+from functools import cache
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.metadata import SimpleMetadata
+from rest_framework.utils import model_meta
+
+from joeflow_temporal.api.workflows import own_field_names, view_fields
+from joeflow_temporal.models import Task
+
+
+class StrictModelSerializer(serializers.ModelSerializer):
+    """A ModelSerializer that refuses fields it does not write, and writes only what it got.
+
+    Unknown or read-only keys are a 400 (not silently dropped), and an update saves only the
+    validated fields, so it never overwrites what a machine task wrote to other fields meanwhile.
+    """
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            errors = {
+                key: ["Read-only field." if key in self.fields else "Unknown field."]
+                for key in data
+                if key not in self.fields or self.fields[key].read_only
+            }
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
+
+    def update(self, instance, validated_data):
+        relations = model_meta.get_field_info(instance).relations
+        to_many = {
+            name: validated_data.pop(name)
+            for name in list(validated_data)
+            if name in relations and relations[name].to_many
+        }
+        for name, value in validated_data.items():
+            setattr(instance, name, value)
+        if validated_data:
+            instance.save(update_fields=[*validated_data, "modified"])
+        for name, value in to_many.items():
+            getattr(instance, name).set(value)
+        return instance
+
+
+@cache
+def form_serializer(model, fields: tuple[str, ...] | str) -> type[StrictModelSerializer]:
+    """The serializer twin of a task view's form: same model (the workflow class), same fields."""
+    meta = type("Meta", (), {"model": model, "fields": fields})
+    return type(f"{model.__name__}Fields", (StrictModelSerializer,), {"Meta": meta})
+
+
+def writable_field_names(model, fields: tuple[str, ...] | str) -> list[str]:
+    serializer = form_serializer(model, fields)()
+    return [name for name, field in serializer.fields.items() if not field.read_only]
+
+
+def instance_fields_serializer(model) -> type[StrictModelSerializer]:
+    """The instance's business fields (what the override form edits, and what the API shows)."""
+    return form_serializer(model, tuple(own_field_names(model)))
+
+
+@cache
+def override_serializer(model) -> type[StrictModelSerializer]:
+    """The instance's fields (partial) plus ``next_tasks``, a list of the graph's node names."""
+    node_names = list(model.get_graph_spec().nodes)
+    base = instance_fields_serializer(model)
+
+    class OverrideSerializer(base):
+        next_tasks = serializers.ListField(
+            child=serializers.ChoiceField(choices=node_names),
+            allow_empty=True,
+            help_text="Open tasks are canceled and these start next; [] ends the instance.",
+        )
+
+        class Meta(base.Meta):
+            fields = [*base.Meta.fields, "next_tasks"]
+
+        def validate(self, attrs):
+            if "next_tasks" not in attrs:  # required even though the fields are partial
+                raise serializers.ValidationError({"next_tasks": ["This field is required."]})
+            attrs["next_tasks"] = list(dict.fromkeys(attrs["next_tasks"]))
+            return attrs
+
+        def update(self, instance, validated_data):
+            fields = {k: v for k, v in validated_data.items() if k != "next_tasks"}
+            return super().update(instance, fields)
+
+    OverrideSerializer.__name__ = f"{model.__name__}Override"
+    return OverrideSerializer
+
+
+class InstanceTaskSerializer(serializers.ModelSerializer):
+    """A task as part of its instance."""
+
+    parents = serializers.PrimaryKeyRelatedField(
+        source="parent_task_set", many=True, read_only=True
+    )
+
+    class Meta:
+        model = Task
+        fields = [
+            "id",
+            "name",
+            "type",
+            "status",
+            "parents",
+            "assignees",
+            "completed_by_user",
+            "created",
+            "modified",
+            "completed",
+        ]
+        read_only_fields = fields
+
+
+class TaskSerializer(InstanceTaskSerializer):
+    """A task in the inbox: which workflow and instance it belongs to."""
+
+    workflow = serializers.SerializerMethodField(help_text="The workflow's label.")
+    workflow_id = serializers.IntegerField(source="_workflow_id", read_only=True)
+
+    class Meta(InstanceTaskSerializer.Meta):
+        fields = [*InstanceTaskSerializer.Meta.fields, "workflow", "workflow_id", "exception"]
+        read_only_fields = fields
+
+    def get_workflow(self, task) -> str:
+        content_type = task.content_type
+        return f"{content_type.app_label}.{content_type.model}"
+
+
+class TaskDetailSerializer(TaskSerializer):
+    """One task, with the fields its view edits: current values and how to fill them in."""
+
+    fields = serializers.SerializerMethodField(method_name="get_field_values")
+    form = serializers.SerializerMethodField(method_name="get_form")
+
+    class Meta(TaskSerializer.Meta):
+        fields = [*TaskSerializer.Meta.fields, "stacktrace", "fields", "form"]
+        read_only_fields = fields
+
+    def view_serializer(self, task):
+        if task.type != Task.HUMAN:
+            return None
+        node = task.node
+        if node is None:
+            return None
+        return form_serializer(type(task.workflow), view_fields(node))(task.workflow)
+
+    @extend_schema_field(
+        {"type": "object", "nullable": True, "additionalProperties": True},
+    )
+    def get_field_values(self, task):
+        """Current values of the fields the task's view edits (null for machine tasks)."""
+        serializer = self.view_serializer(task)
+        if serializer is None:
+            return None
+        return {
+            name: value
+            for name, value in serializer.data.items()
+            if not serializer.fields[name].read_only
+        }
+
+    @extend_schema_field(
+        {"type": "object", "nullable": True, "additionalProperties": {"type": "object"}},
+    )
+    def get_form(self, task):
+        """Each field's type, whether it is required, its choices..., as OPTIONS describes it."""
+        serializer = self.view_serializer(task)
+        if serializer is None:
+            return None
+        info = SimpleMetadata().get_serializer_info(serializer)
+        return {name: spec for name, spec in info.items() if not spec.get("read_only")}
+
+
+class InstanceSerializer(serializers.Serializer):
+    """A workflow instance: its fields, its tasks, and whether the engine is done with it."""
+
+    id = serializers.IntegerField(source="pk", read_only=True)
+    workflow = serializers.CharField(source="label", read_only=True, help_text="The label.")
+    status = serializers.SerializerMethodField(
+        help_text="`running` until the engine finished or canceled the instance, then `ended`."
+    )
+    created = serializers.DateTimeField(read_only=True)
+    modified = serializers.DateTimeField(read_only=True)
+    completed = serializers.DateTimeField(read_only=True)
+    fields = serializers.SerializerMethodField(method_name="get_field_values")
+    tasks = InstanceTaskSerializer(source="task_set", many=True, read_only=True)
+
+    @extend_schema_field(str)  # no enum: a second "status" enum would need a project setting
+    def get_status(self, instance) -> str:
+        return "ended" if instance.completed else "running"
+
+    @extend_schema_field({"type": "object", "additionalProperties": True})
+    def get_field_values(self, instance):
+        """The workflow model's own fields."""
+        return instance_fields_serializer(type(instance))(instance).data
+
+
+class NodeSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    type = serializers.ChoiceField(choices=["human", "machine"])
+    kind = serializers.ChoiceField(
+        choices=["start", "start_view", "view", "method", "join", "wait"],
+        help_text="`start_view` nodes start instances through the API; `view` nodes are "
+        "human tasks to complete.",
+    )
+    wait = serializers.DurationField(allow_null=True, help_text="A `wait` node's duration.")
+    join = serializers.ListField(child=serializers.CharField(), help_text="A join's parents.")
+    fields = serializers.ListField(
+        child=serializers.CharField(),
+        allow_null=True,
+        help_text="The fields a human task's body sets (null for machine tasks).",
+    )
+
+
+class WorkflowTypeSerializer(serializers.Serializer):
+    """A registered workflow class and its graph."""
+
+    label = serializers.CharField(help_text="`app_label.modelname`, the `{workflow}` of URLs.")
+    name = serializers.CharField()
+    verbose_name = serializers.CharField()
+    nodes = NodeSerializer(many=True)
+    edges = serializers.ListField(
+        child=serializers.ListField(child=serializers.CharField(), min_length=2, max_length=2)
+    )

@@ -1,0 +1,44 @@
+"""The REST API's URLs: ``path("api/", include("joeflow_temporal.api.urls"))``."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.authentication import BasicAuthentication, SessionAuthentication
+from rest_framework.permissions import IsAuthenticated
+
+from joeflow_temporal.api import views
+
+app_name = "joeflow_temporal_api"
+
+protected = {  # the document and its pages: signed-in users, and not part of the document
+    "authentication_classes": [SessionAuthentication, BasicAuthentication],
+    "permission_classes": [IsAuthenticated],
+    "schema": None,
+}
+workflow = "workflows/<str:workflow>/"
+instance = f"{workflow}instances/<int:pk>/"
+
+urlpatterns = [
+    path("workflows/", views.WorkflowListView.as_view(), name="workflow-list"),
+    path(workflow, views.WorkflowDetailView.as_view(), name="workflow-detail"),
+    path(f"{workflow}start/<str:task>/", views.StartView.as_view(), name="workflow-start"),
+    path(f"{workflow}instances/", views.InstanceListView.as_view(), name="instance-list"),
+    path(instance, views.InstanceDetailView.as_view(), name="instance-detail"),
+    path(f"{instance}override/", views.OverrideView.as_view(), name="instance-override"),
+    path(f"{instance}cancel/", views.InstanceCancelView.as_view(), name="instance-cancel"),
+    path("tasks/", views.TaskListView.as_view(), name="task-list"),
+    path("tasks/<int:pk>/", views.TaskDetailView.as_view(), name="task-detail"),
+    path("tasks/<int:pk>/complete/", views.TaskCompleteView.as_view(), name="task-complete"),
+    path("tasks/<int:pk>/rerun/", views.TaskRerunView.as_view(), name="task-rerun"),
+    path("tasks/<int:pk>/cancel/", views.TaskCancelView.as_view(), name="task-cancel"),
+    path("schema/", SpectacularAPIView.as_view(**protected), name="schema"),
+    path(
+        "schema/swagger-ui/",
+        SpectacularSwaggerView.as_view(url_name=f"{app_name}:schema", **protected),
+        name="swagger-ui",
+    ),
+    path(
+        "schema/redoc/",
+        SpectacularRedocView.as_view(url_name=f"{app_name}:schema", **protected),
+        name="redoc",
+    ),
+]

@@ -1,0 +1,321 @@
+"""The API's views: DRF generic views over the workflow classes, their instances and tasks.
+
+Every view authenticates and checks permissions itself and answers JSON, whatever the project's
+DRF defaults, and translates the domain exceptions in one place (``exceptions.exception_handler``).
+"""
+
+from functools import cached_property
+
+from django.db import transaction
+from drf_spectacular.openapi import AutoSchema
+from rest_framework import generics, status
+from rest_framework.authentication import BasicAuthentication, SessionAuthentication
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+
+from joeflow_temporal.api import schema
+from joeflow_temporal.api.exceptions import exception_handler
+from joeflow_temporal.api.filters import InstanceFilter, TaskFilter
+from joeflow_temporal.api.pagination import Pagination
+from joeflow_temporal.api.permissions import (
+    CanCancel,
+    CanOverride,
+    CanRerun,
+    IsAssigneeOrUnassigned,
+)
+from joeflow_temporal.api.serializers import (
+    InstanceSerializer,
+    TaskDetailSerializer,
+    TaskSerializer,
+    WorkflowTypeSerializer,
+    form_serializer,
+    override_serializer,
+)
+from joeflow_temporal.api.workflows import (
+    describe,
+    get_start_node,
+    get_workflow_class,
+    instances_of,
+    task_queryset,
+    view_fields,
+)
+from joeflow_temporal.exceptions import InstanceNotRunning, TaskNotScheduled
+from joeflow_temporal.models import Task, Workflow
+from joeflow_temporal.registry import get_workflows
+
+
+class APIView(generics.GenericAPIView):
+    """The API's own policy, independent of the project's REST_FRAMEWORK settings."""
+
+    authentication_classes = [SessionAuthentication, BasicAuthentication]
+    permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser]
+    renderer_classes = [JSONRenderer]
+    filter_backends = []
+    pagination_class = None
+    schema = AutoSchema()
+
+    def get_exception_handler(self):
+        return exception_handler
+
+    def get_authenticate_header(self, request):
+        """Challenge with the first scheme that can (basic), so anonymous calls get a 401.
+
+        DRF asks only the first authentication class, and session authentication has no
+        challenge, which would turn every 401 into a 403.
+        """
+        for authenticator in self.get_authenticators():
+            header = authenticator.authenticate_header(request)
+            if header:
+                return header
+        return None
+
+
+class WorkflowClassMixin:
+    """Views under ``workflows/{workflow}/``: the class the label names (404 if none)."""
+
+    @cached_property
+    def workflow_class(self) -> type[Workflow]:
+        return get_workflow_class(self.kwargs["workflow"])
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no URL kwargs
+            return Workflow.objects.none()
+        return instances_of(self.workflow_class)
+
+
+# Workflow types
+
+
+class WorkflowListView(APIView, generics.ListAPIView):
+    """The registered workflow types and their graphs: what can be started, and how."""
+
+    serializer_class = WorkflowTypeSerializer
+
+    def get_queryset(self):
+        return [describe(cls) for cls in sorted(get_workflows(), key=lambda cls: cls.label())]
+
+    @schema.document(responses={200: WorkflowTypeSerializer(many=True), **schema.errors()})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class WorkflowDetailView(WorkflowClassMixin, APIView, generics.RetrieveAPIView):
+    """One workflow type and its graph."""
+
+    serializer_class = WorkflowTypeSerializer
+
+    def get_object(self):
+        return describe(self.workflow_class)
+
+    @schema.document(responses={200: WorkflowTypeSerializer, **schema.errors(404)})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class StartView(WorkflowClassMixin, APIView):
+    """Create an instance through one of its start views and start its Temporal execution.
+
+    The row, its start task and the start of the execution share one transaction: if Temporal
+    refuses, nothing is left behind (503).
+    """
+
+    serializer_class = InstanceSerializer
+
+    def get_input_serializer_class(self):
+        node = get_start_node(self.workflow_class, self.kwargs["task"])
+        return form_serializer(self.workflow_class, view_fields(node))
+
+    @schema.document(
+        operation_id="workflows_start",
+        request=schema.FIELDS_BODY,
+        responses={201: InstanceSerializer, **schema.errors(400, 404, 503)},
+        examples=[schema.START_EXAMPLE],
+    )
+    def post(self, request, *args, **kwargs):
+        body = self.get_input_serializer_class()(data=request.data)
+        body.is_valid(raise_exception=True)
+        with transaction.atomic():
+            instance = body.save()
+            instance.start_engine(self.kwargs["task"], user=request.user)
+        instance = self.get_queryset().get(pk=instance.pk)
+        return Response(self.get_serializer(instance).data, status=status.HTTP_201_CREATED)
+
+
+# Instances
+
+
+class InstanceListView(WorkflowClassMixin, APIView, generics.ListAPIView):
+    """The instances of one workflow type, newest first, with their tasks."""
+
+    serializer_class = InstanceSerializer
+    filter_backends = [InstanceFilter]
+    pagination_class = Pagination
+
+    @schema.document(responses={200: InstanceSerializer(many=True), **schema.errors(400, 404)})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class InstanceDetailView(WorkflowClassMixin, APIView, generics.RetrieveAPIView):
+    """One instance: its fields, its tasks, and whether the engine is done with it."""
+
+    serializer_class = InstanceSerializer
+
+    @schema.document(responses={200: InstanceSerializer, **schema.errors(404)})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class InstanceActionView(WorkflowClassMixin, APIView):
+    """An action on a running instance; answers the instance as it is afterwards."""
+
+    serializer_class = InstanceSerializer
+
+    def get_running_instance(self) -> Workflow:
+        instance = self.get_object()
+        if instance.completed:
+            raise InstanceNotRunning(instance.temporal_workflow_id)
+        return instance
+
+    def respond(self, instance) -> Response:
+        return Response(self.get_serializer(self.get_queryset().get(pk=instance.pk)).data)
+
+
+class OverrideView(InstanceActionView):
+    """Change fields, cancel the open tasks and start the chosen ones (permission ``override``)."""
+
+    permission_classes = [IsAuthenticated, CanOverride]
+
+    @schema.document(
+        operation_id="workflows_instances_override",
+        request=schema.OVERRIDE_BODY,
+        responses={200: InstanceSerializer, **schema.errors(400, 403, 404, 409, 503)},
+        examples=[schema.OVERRIDE_EXAMPLE],
+    )
+    def post(self, request, *args, **kwargs):
+        instance = self.get_running_instance()
+        body = override_serializer(self.workflow_class)(instance, data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        with transaction.atomic():
+            body.save()
+            instance.override(body.validated_data["next_tasks"], user=request.user)
+        return self.respond(instance)
+
+
+class InstanceCancelView(InstanceActionView):
+    """Cancel every open task and end the instance (permission ``cancel``)."""
+
+    permission_classes = [IsAuthenticated, CanCancel]
+
+    @schema.document(
+        operation_id="workflows_instances_cancel",
+        request=None,
+        responses={200: InstanceSerializer, **schema.errors(403, 404, 409, 503)},
+    )
+    def post(self, request, *args, **kwargs):
+        instance = self.get_running_instance()
+        instance.cancel(user=request.user)
+        return self.respond(instance)
+
+
+# Tasks
+
+
+class TaskListView(APIView, generics.ListAPIView):
+    """The inbox: tasks assigned to the user or to nobody (superusers: all), newest first."""
+
+    serializer_class = TaskSerializer
+    filter_backends = [TaskFilter]
+    pagination_class = Pagination
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Task.objects.none()
+        return task_queryset().for_user(self.request.user).order_by("-pk")
+
+    @schema.document(responses={200: TaskSerializer(many=True), **schema.errors(400)})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class TaskView(APIView):
+    """Any task by id: the inbox hides others' tasks, but acting on one must say 403, not 404."""
+
+    serializer_class = TaskDetailSerializer
+
+    def get_queryset(self):
+        return task_queryset()
+
+    def respond(self, task) -> Response:
+        return Response(self.get_serializer(self.get_queryset().get(pk=task.pk)).data)
+
+
+class TaskDetailView(TaskView, generics.RetrieveAPIView):
+    """One task, with the fields its view edits."""
+
+    @schema.document(responses={200: TaskDetailSerializer, **schema.errors(404)})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class TaskCompleteView(TaskView):
+    """Complete a human task: validate as its view's form, save, mark done, signal; one commit.
+
+    ``Task.completing`` locks the row, so of two concurrent completions one wins and the other
+    gets a 409; if Temporal is unreachable nothing is written (503).
+    """
+
+    permission_classes = [IsAuthenticated, IsAssigneeOrUnassigned]
+
+    @schema.document(
+        operation_id="tasks_complete",
+        request=schema.FIELDS_BODY,
+        responses={200: TaskDetailSerializer, **schema.errors(400, 403, 404, 409, 503)},
+        examples=[schema.COMPLETE_EXAMPLE],
+    )
+    def post(self, request, *args, **kwargs):
+        task = self.get_object()
+        node = task.node
+        if task.type != Task.HUMAN or task.status != Task.SCHEDULED or node is None:
+            raise TaskNotScheduled(f"Task {task.pk} ({task.name}) is not an open human task.")
+        workflow = task.workflow
+        body = form_serializer(type(workflow), view_fields(node))(workflow, data=request.data)
+        body.is_valid(raise_exception=True)
+        with task.completing(request.user):
+            body.save()
+        return self.respond(task)
+
+
+class TaskRerunView(TaskView):
+    """Run a failed task again, reusing its row (permission ``rerun``)."""
+
+    permission_classes = [IsAuthenticated, CanRerun]
+
+    @schema.document(
+        operation_id="tasks_rerun",
+        request=None,
+        responses={200: TaskDetailSerializer, **schema.errors(403, 404, 409, 503)},
+    )
+    def post(self, request, *args, **kwargs):
+        task = self.get_object()
+        task.rerun(user=request.user)
+        return self.respond(task)
+
+
+class TaskCancelView(TaskView):
+    """Cancel a scheduled or failed task: its branch ends there (permission ``cancel``)."""
+
+    permission_classes = [IsAuthenticated, CanCancel]
+
+    @schema.document(
+        operation_id="tasks_cancel",
+        request=None,
+        responses={200: TaskDetailSerializer, **schema.errors(403, 404, 409, 503)},
+    )
+    def post(self, request, *args, **kwargs):
+        task = self.get_object()
+        task.cancel(user=request.user)
+        return self.respond(task)

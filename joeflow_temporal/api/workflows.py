@@ -1,0 +1,94 @@
+"""Finding workflow classes, their nodes and their instances from what a URL names."""
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Exists, OuterRef, Prefetch
+from rest_framework.exceptions import NotFound
+
+from joeflow_temporal.models import Task, Workflow
+from joeflow_temporal.registry import get_workflows
+
+
+def get_workflow_class(label: str) -> type[Workflow]:
+    """The registered workflow class labelled ``app_label.modelname`` (404 if none is)."""
+    for cls in get_workflows():
+        if cls.label() == label.lower():
+            return cls
+    raise NotFound(f"No workflow {label!r}.")
+
+
+def get_start_node(cls: type[Workflow], name: str):
+    """The start view called ``name`` (404 for any other node or name)."""
+    node = cls.get_human_nodes().get(name)
+    if getattr(node, "node_kind", None) != "start_view":
+        raise NotFound(f"{cls.label()} has no start view {name!r}.")
+    return node
+
+
+def view_fields(node) -> tuple[str, ...] | str:
+    """The model fields a task's view edits, found as the view's own form would find them."""
+    fields = getattr(node, "fields", None)
+    if fields is None:
+        form_meta = getattr(getattr(node, "form_class", None), "_meta", None)
+        fields = getattr(form_meta, "fields", None)
+    if fields is None:
+        return ()
+    return fields if isinstance(fields, str) else tuple(fields)
+
+
+def own_field_names(cls: type[Workflow]) -> list[str]:
+    """The instance's business fields: the model's, without the base bookkeeping and parent link."""
+    base = {field.name for field in Workflow._meta.concrete_fields}
+    fields = [
+        field.name
+        for field in cls._meta.concrete_fields
+        if field.name not in base and not (field.remote_field and field.remote_field.parent_link)
+    ]
+    return fields + [field.name for field in cls._meta.many_to_many]
+
+
+def task_queryset():
+    """Tasks with what the serializers read, so a page costs the same few queries."""
+    return Task.objects.select_related("content_type").prefetch_related(
+        Prefetch("parent_task_set", queryset=Task.objects.only("pk")), "assignees"
+    )
+
+
+def instances_of(cls: type[Workflow]):
+    """Instances of this class only: proxy classes share a table, the start task tells them apart.
+
+    Every instance gets its start task in the transaction that creates it, so the filter misses
+    none.
+    """
+    content_type = ContentType.objects.get_for_model(cls, for_concrete_model=False)
+    of_class = Task.objects.filter(_workflow=OuterRef("pk"), content_type=content_type)
+    return (
+        cls._default_manager.filter(Exists(of_class))
+        .prefetch_related(
+            Prefetch("task_set", queryset=task_queryset().order_by("pk")),
+            *[field.name for field in cls._meta.many_to_many],
+        )
+        .order_by("-pk")
+    )
+
+
+def describe(cls: type[Workflow]) -> dict:
+    """A workflow type as the API shows it: its graph, and the fields each view edits."""
+    from joeflow_temporal.api.serializers import writable_field_names
+
+    graph = cls.get_graph_spec()
+    human = cls.get_human_nodes()
+    return {
+        "label": cls.label(),
+        "name": cls.__name__,
+        "verbose_name": str(cls._meta.verbose_name),
+        "nodes": [
+            {
+                **node.model_dump(include={"name", "type", "kind", "wait", "join"}),
+                "fields": writable_field_names(cls, view_fields(human[name]))
+                if name in human
+                else None,
+            }
+            for name, node in graph.nodes.items()
+        ],
+        "edges": [list(edge) for edge in graph.edges],
+    }

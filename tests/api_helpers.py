@@ -1,0 +1,38 @@
+"""Calling the REST API as a real client would: HTTP basic authentication, JSON bodies."""
+
+import base64
+
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+NS = "joeflow_temporal_api"
+
+
+def client_for(user=None, password: str = "pw") -> APIClient:
+    """A client that sends ``user``'s credentials with every request (anonymous without one)."""
+    client = APIClient()
+    if user is not None:
+        token = base64.b64encode(f"{user.get_username()}:{password}".encode()).decode()
+        client.credentials(HTTP_AUTHORIZATION=f"Basic {token}")
+    return client
+
+
+def url(name: str, *args) -> str:
+    return reverse(f"{NS}:{name}", args=args)
+
+
+def start_url(workflow_class, task: str) -> str:
+    return url("workflow-start", workflow_class.label(), task)
+
+
+def instance_url(workflow, action: str | None = None) -> str:
+    name = f"instance-{action}" if action else "instance-detail"
+    return url(name, workflow.label(), workflow.pk)
+
+
+def task_url(task, action: str | None = None) -> str:
+    return url(f"task-{action}" if action else "task-detail", task.pk)
+
+
+def post(client, path: str, body=None):
+    return client.post(path, body if body is not None else {}, format="json")
