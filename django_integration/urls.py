@@ -2,8 +2,10 @@ from django.contrib import admin
 from django.urls import include, path
 
 from django_integration.demo import models as demo
+from django_integration.demo.views import IndexView
 
 urlpatterns = [
+    path("", IndexView.as_view(), name="index"),
     path("admin/", admin.site.urls),
     path("api/", include("joeflow_temporal.api.urls")),
     path("welcome/", include(demo.WelcomeWorkflow.urls())),

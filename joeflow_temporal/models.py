@@ -255,6 +255,8 @@ class TaskQuerySet(models.QuerySet):
         """The tasks a user may work on: assigned to them, or to nobody (superusers: all)."""
         if user.is_superuser:
             return self
+        if not user.is_authenticated:
+            return self.filter(assignees=None)
         return self.filter(models.Q(assignees=user) | models.Q(assignees=None)).distinct()
 
     def machine(self):

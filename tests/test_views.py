@@ -1,7 +1,7 @@
 """The HTML pages of human tasks, with a real worker: start, complete, detail, override."""
 
 import pytest
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import AnonymousUser, Permission
 from django.test import Client
 from django.urls import reverse
 
@@ -110,6 +110,8 @@ def test_assigned_task_is_only_for_its_assignees(worker, client, user, django_us
     assert client.get(edit.get_absolute_url()).status_code == 200
     assert list(Task.objects.for_user(other).filter(pk=edit.pk)) == []
     assert list(Task.objects.for_user(user).filter(pk=edit.pk)) == [edit]
+    assert list(Task.objects.for_user(AnonymousUser()).filter(pk=edit.pk)) == []
+    assert client.get("/").status_code == 200
 
 
 def test_views_honour_the_projects_permission_mixins(worker, client, user):

@@ -1,0 +1,100 @@
+"""A real browser (Debian's headless Chromium, driven by Playwright) through the demo.
+
+Screenshots land in ``test-artifacts/`` for a human to look at.
+"""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from django_integration.demo.models import ShippingWorkflow
+from joeflow_temporal.models import Task
+from tests.helpers import wait_until
+from tests.testapp import models
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def page(live_server, worker, django_user_model, monkeypatch):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    # Playwright's sync API keeps an event loop in this thread; the ORM calls made here are
+    # still plain synchronous code.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: bin/setup installs Debian's chromium package.")
+    django_user_model.objects.create_superuser("admin", "", "admin")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(20_000)
+        page.goto(f"{live_server.url}/admin/login/?next=/")
+        page.fill("#id_username", "admin")
+        page.fill("#id_password", "admin")
+        page.click("input[type=submit]")
+        page.wait_for_url(f"{live_server.url}/")
+        yield page
+        browser.close()
+
+
+def shot(page, name):
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_ship_an_order_in_the_browser(page, live_server):
+    page.click("a.start[href='/shipping/checkout/']")
+    page.fill("#id_shipping_address", "1007 Mountain Drive, Gotham")
+    page.fill("#id_email", "bruce@wayne.example")
+    shot(page, "1-checkout")
+    page.click("button[type=submit]")
+
+    workflow = ShippingWorkflow.objects.get()
+    page.wait_for_url(f"{live_server.url}{workflow.get_absolute_url()}")
+    assert page.locator(".graph svg").count() == 1
+    wait_until(lambda: workflow.task_set.scheduled().filter(name="ship").exists())
+
+    page.goto(f"{live_server.url}/")
+    shot(page, "2-inbox")
+    page.click("#inbox a:text-is('ship')")
+    page.fill("#id_tracking_code", "BAT-42")
+    shot(page, "3-ship")
+    page.click("button[type=submit]")
+
+    wait_until(lambda: workflow.task_set.filter(name="end", status=Task.SUCCEEDED).exists())
+    page.goto(f"{live_server.url}{workflow.get_absolute_url()}")
+    shot(page, "4-instance-done")
+    assert page.locator("text=ended").count() >= 1
+    end_node = page.locator(".graph svg g.node", has_text="end")
+    assert end_node.locator("polygon, path").first.get_attribute("fill") == "#e8f5e9"
+    workflow.refresh_from_db()
+    assert workflow.tracking_code == "BAT-42"
+
+
+def test_rerun_a_failed_task_from_the_admin(page, live_server):
+    workflow = models.FailingWorkflow.start(fail=True)
+    task = wait_until(lambda: workflow.task_set.failed().first())
+    models.FailingWorkflow.objects.filter(pk=workflow.pk).update(fail=False)
+
+    page.goto(f"{live_server.url}/admin/joeflow_temporal/task/?status__exact=failed")
+    shot(page, "5-admin-failed")
+    page.check(f"input[name=_selected_action][value='{task.pk}']")
+    page.select_option("select[name=action]", "rerun")
+    page.click("button[name=index]")
+    page.wait_for_selector("text=1 task(s) sent to run again.")
+    shot(page, "6-admin-rerun")
+
+    wait_until(lambda: Task.objects.get(pk=task.pk).status == Task.SUCCEEDED)
+    page.goto(f"{live_server.url}/admin/joeflow_temporal/task/{task.pk}/change/")
+    assert page.locator(".field-status .readonly").inner_text() == "succeeded"

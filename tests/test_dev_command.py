@@ -1,0 +1,56 @@
+"""The README's first command, run as a new user would: it serves, runs the demo, and stops."""
+
+import os
+import signal
+import subprocess
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.conftest import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def status(url: str) -> int:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.status
+
+
+def test_bin_run_serves_the_site_and_the_temporal_ui_and_stops_cleanly(tmp_path):
+    web, temporal, ui = free_port(), free_port(), free_port()
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    env.pop("DJANGO_SETTINGS_MODULE", None)  # the reference project's own settings
+    command = [
+        "bin/run",
+        f"127.0.0.1:{web}",
+        *("--temporal-port", str(temporal), "--ui-port", str(ui)),
+        *("--db-file", str(tmp_path / "temporal.sqlite3")),
+    ]
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 240
+        while not any("completed:" in line for line in lines):
+            assert process.poll() is None, "".join(lines)
+            assert time.monotonic() < deadline, "".join(lines)
+            time.sleep(0.5)
+        output = "".join(lines)
+        assert f"Site:         http://127.0.0.1:{web}/" in output
+        assert "end succeeded" in output, output
+
+        assert status(f"http://127.0.0.1:{web}/") == 200
+        assert status(f"http://127.0.0.1:{web}/admin/login/") == 200
+        assert status(f"http://127.0.0.1:{ui}/") == 200
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+        reader.join(timeout=10)
+    output = "".join(lines)
+    assert process.returncode == 0, output
+    assert "Stopped." in output
