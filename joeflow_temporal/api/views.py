@@ -8,6 +8,7 @@ from functools import cached_property
 
 from django.db import transaction
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import generics, status
 from rest_framework.authentication import BasicAuthentication, SessionAuthentication
 from rest_framework.parsers import JSONParser
@@ -46,19 +47,11 @@ from joeflow_temporal.models import Task, Workflow
 from joeflow_temporal.registry import get_workflows
 
 
-class APIView(generics.GenericAPIView):
-    """The API's own policy, independent of the project's REST_FRAMEWORK settings."""
+class Protected:
+    """Signed-in users only, by session or HTTP basic auth, whatever the project's DRF defaults."""
 
     authentication_classes = [SessionAuthentication, BasicAuthentication]
     permission_classes = [IsAuthenticated]
-    parser_classes = [JSONParser]
-    renderer_classes = [JSONRenderer]
-    filter_backends = []
-    pagination_class = None
-    schema = AutoSchema()
-
-    def get_exception_handler(self):
-        return exception_handler
 
     def get_authenticate_header(self, request):
         """Challenge with the first scheme that can (basic), so anonymous calls get a 401.
@@ -71,6 +64,19 @@ class APIView(generics.GenericAPIView):
             if header:
                 return header
         return None
+
+
+class APIView(Protected, generics.GenericAPIView):
+    """The API's own policy: JSON in and out, errors translated in one place."""
+
+    parser_classes = [JSONParser]
+    renderer_classes = [JSONRenderer]
+    filter_backends = []
+    pagination_class = None
+    schema = AutoSchema()
+
+    def get_exception_handler(self):
+        return exception_handler
 
 
 class WorkflowClassMixin:
@@ -319,3 +325,15 @@ class TaskCancelView(TaskView):
         task = self.get_object()
         task.cancel(user=request.user)
         return self.respond(task)
+
+
+# The OpenAPI document and its Swagger UI page (not part of the document themselves).
+# No ReDoc page: drf-spectacular's loads web fonts from Google, and nothing may come from a CDN.
+
+
+class SchemaView(Protected, SpectacularAPIView):
+    schema = None
+
+
+class SwaggerView(Protected, SpectacularSwaggerView):
+    schema = None

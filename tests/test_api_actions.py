@@ -1,0 +1,193 @@
+"""Override and concurrent completion through the API, checked in the mirror and in the engine."""
+
+import threading
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.db import connections
+
+from joeflow_temporal.models import Task
+from tests.api_helpers import client_for, instance_url, post, task_url
+from tests.helpers import parents, result, tasks, wait_until
+from tests.testapp import models
+
+
+def scheduled(workflow, name):
+    return wait_until(lambda: workflow.task_set.scheduled().filter(name=name).first())
+
+
+@pytest.fixture
+def boss(django_user_model):
+    user = django_user_model.objects.create_user("boss", password="pw")
+    user.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="joeflow_temporal", codename__in=["override", "cancel"]
+        )
+    )
+    return user
+
+
+@pytest.fixture
+def split(worker):
+    """A split/join instance with both human branches and the join open."""
+    workflow = models.SplitJoinWorkflow.start()
+    open_tasks = {name: scheduled(workflow, name) for name in ("review", "approve", "join")}
+    wait_until(lambda: workflow.task_set.succeeded().filter(name="count_up").exists())
+    wait_until(lambda: len(workflow.get_engine_state()["tasks"]) == 3)
+    return workflow, open_tasks
+
+
+def engine_tasks(workflow) -> dict[str, tuple[str, int]]:
+    return {t["name"]: (t["phase"], t["id"]) for t in workflow.get_engine_state()["tasks"].values()}
+
+
+def test_override_mid_flight_cancels_open_tasks_and_starts_the_new_branch(split, boss):
+    workflow, open_tasks = split
+
+    response = post(
+        client_for(boss),
+        instance_url(workflow, "override"),
+        {"next_tasks": ["approve"], "choice": "overridden"},
+    )
+
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["fields"]["choice"] == "overridden"
+    by_name = {}
+    for task in body["tasks"]:
+        by_name.setdefault(task["name"], []).append(task["status"])
+    assert by_name["review"] == ["canceled"] and by_name["join"] == ["canceled"]
+    assert by_name["override"] == ["succeeded"]
+
+    new_approve = wait_until(
+        lambda: (
+            workflow.task_set.scheduled()
+            .filter(name="approve")
+            .exclude(pk=open_tasks["approve"].pk)
+            .first()
+        )
+    )
+    assert parents(new_approve) == ["override"]
+    override = workflow.task_set.get(name="override")
+    assert override.completed_by_user == boss
+    assert parents(override) == ["approve", "join", "review"]
+    for old in open_tasks.values():
+        old.refresh_from_db()
+        assert old.status == Task.CANCELED
+    wait_until(lambda: engine_tasks(workflow) == {"approve": ("human", new_approve.pk)})
+    workflow.refresh_from_db()
+    assert (workflow.choice, workflow.count) == ("overridden", 1)
+
+    # The new branch is live: completing it through the API reaches a fresh join.
+    assert (
+        post(client_for(boss), task_url(new_approve, "complete"), {"flag": True}).status_code == 200
+    )
+    join = wait_until(
+        lambda: (
+            workflow.task_set.scheduled()
+            .filter(name="join")
+            .exclude(pk=open_tasks["join"].pk)
+            .first()
+        )
+    )
+    assert parents(join) == ["approve"]
+    assert post(client_for(boss), instance_url(workflow, "cancel")).status_code == 200
+    result(workflow)
+    assert not workflow.task_set.open().exists()
+
+
+@pytest.mark.parametrize(
+    "body, errors",
+    [
+        ({"next_tasks": ["nowhere"]}, {"next_tasks"}),
+        ({"next_tasks": ["override"]}, {"next_tasks"}),  # a Task name, but not a node
+        ({"next_tasks": "review"}, {"next_tasks"}),
+        ({"choice": "x"}, {"next_tasks"}),
+        ({"next_tasks": ["end"], "count": "lots"}, {"count"}),
+        ({"next_tasks": ["end"], "unknown": 1}, {"unknown"}),
+        ({"next_tasks": ["end"], "completed": None}, {"completed"}),
+    ],
+)
+def test_override_rejects_invalid_bodies_and_changes_nothing(split, boss, body, errors):
+    workflow, open_tasks = split
+    engine_before = engine_tasks(workflow)
+
+    response = post(client_for(boss), instance_url(workflow, "override"), body)
+
+    assert response.status_code == 400
+    assert set(response.json()) == errors
+    assert not workflow.task_set.filter(name="override").exists()
+    assert set(workflow.task_set.open().values_list("name", flat=True)) == set(open_tasks)
+    workflow.refresh_from_db()
+    assert (workflow.choice, workflow.count) == ("", 1)
+    assert engine_tasks(workflow) == engine_before
+
+
+def test_override_when_temporal_is_unreachable_is_503_and_changes_nothing(split, boss, settings):
+    workflow, open_tasks = split
+    settings.JOEFLOW_TEMPORAL_ADDRESS = "127.0.0.1:1"
+
+    override = post(
+        client_for(boss), instance_url(workflow, "override"), {"next_tasks": ["end"], "count": 9}
+    )
+    cancel = post(client_for(boss), instance_url(workflow, "cancel"))
+
+    assert override.status_code == cancel.status_code == 503
+    assert not workflow.task_set.filter(name="override").exists()
+    assert set(workflow.task_set.open().values_list("name", flat=True)) == set(open_tasks)
+    workflow.refresh_from_db()
+    assert (workflow.count, workflow.completed) == (1, None)
+
+
+def test_override_or_cancel_of_an_ended_instance_is_409(worker, boss):
+    workflow = models.LinearWorkflow.start()
+    result(workflow)
+
+    override = post(client_for(boss), instance_url(workflow, "override"), {"next_tasks": ["end"]})
+    cancel = post(client_for(boss), instance_url(workflow, "cancel"))
+
+    assert override.status_code == cancel.status_code == 409
+    assert "ended" in override.json()["detail"]
+    assert not workflow.task_set.filter(name="override").exists()
+    assert missing_instance(boss).status_code == 404
+
+
+def missing_instance(user):
+    return post(
+        client_for(user),
+        instance_url(models.LinearWorkflow(pk=999999), "override"),
+        {"next_tasks": []},
+    )
+
+
+def test_two_concurrent_completions_one_wins_the_other_is_409(worker, django_user_model):
+    workflow = models.HumanWorkflow.start_with("start", {"choice": "x"})
+    edit = scheduled(workflow, "edit")
+    users = [django_user_model.objects.create_user(name, password="pw") for name in "ab"]
+    barrier = threading.Barrier(2)
+    responses = {}
+
+    def complete(user, count):
+        try:
+            client = client_for(user)
+            barrier.wait(timeout=10)
+            responses[count] = post(client, task_url(edit, "complete"), {"count": count})
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=complete, args=(u, n)) for n, u in enumerate(users, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    statuses = sorted(response.status_code for response in responses.values())
+    assert statuses == [200, 409], {n: r.json() for n, r in responses.items()}
+    winner = next(n for n, r in responses.items() if r.status_code == 200)
+    final = result(workflow)
+    assert final["steps"] == 3, "start, edit and end: each once"
+    assert tasks(workflow) == [("start", "succeeded"), ("edit", "succeeded"), ("end", "succeeded")]
+    workflow.refresh_from_db()
+    assert workflow.count == winner
+    edit.refresh_from_db()
+    assert edit.completed_by_user == users[winner - 1]
