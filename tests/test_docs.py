@@ -1,0 +1,141 @@
+"""The user documentation (docs/, MkDocs): it builds with warnings as errors, and the pages
+that list settings and command options stay complete as the code changes."""
+
+import re
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+from django.core.management import get_commands, load_command_class
+from django.core.management.base import BaseCommand
+
+from joeflow_temporal import conf
+from tests.test_deployment import settings_env_names
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+OUR_COMMANDS = ["render_workflow_graph", "temporal_worker", "temporal_dev"]
+
+
+def page(name: str) -> str:
+    return (DOCS / name).read_text()
+
+
+def table_rows(text: str) -> list[list[str]]:
+    """The cells of every Markdown table row that is not a header separator."""
+    rows = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("|") and not re.fullmatch(r"\|[\s:|-]+\|", line):
+            rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    return rows
+
+
+def settings_table() -> dict[str, list[str]]:
+    return {
+        row[0].strip("`"): row[1:]
+        for row in table_rows(page("settings.md"))
+        if row[0].startswith("`JOEFLOW_TEMPORAL_")
+    }
+
+
+def test_settings_page_lists_every_setting():
+    missing = set(conf.DEFAULTS) - set(settings_table())
+    assert not missing, f"docs/settings.md does not document {sorted(missing)}"
+
+
+def test_settings_page_lists_no_setting_that_does_not_exist():
+    unknown = set(settings_table()) - set(conf.DEFAULTS)
+    assert not unknown, f"docs/settings.md documents settings conf.py lacks: {sorted(unknown)}"
+
+
+@pytest.mark.parametrize("name", sorted(conf.DEFAULTS))
+def test_settings_page_gives_the_real_default(name):
+    default, *_ = settings_table()[name]
+    assert default.startswith("`") and default.endswith("`"), default
+    assert eval(default.strip("`"), {"timedelta": timedelta}) == conf.DEFAULTS[name]
+
+
+@pytest.mark.parametrize("name", sorted(conf.DEFAULTS))
+def test_settings_page_says_which_settings_come_from_the_environment(name):
+    _, environment, *_ = settings_table()[name]
+    documented = environment.startswith("yes")
+    assert documented == (name in settings_env_names()), (
+        f"docs/settings.md says {name} is {'' if documented else 'not '}read from the "
+        "environment by django_integration/settings.py; it is the other way round"
+    )
+
+
+def test_every_setting_named_in_the_docs_exists():
+    named = set()
+    for path in DOCS.glob("*.md"):
+        named |= set(re.findall(r"\bJOEFLOW_TEMPORAL_[A-Z_]*[A-Z]\b", path.read_text()))
+    assert named - set(conf.DEFAULTS) == set()
+
+
+def test_every_management_command_named_in_the_docs_exists():
+    named = set()
+    for path in DOCS.glob("*.md"):
+        named |= set(re.findall(r"manage\.py ([a-z_]+)", path.read_text()))
+    assert named, "the docs name no management command at all?"
+    assert named - set(get_commands()) == set()
+
+
+@pytest.mark.parametrize("name", OUR_COMMANDS)
+def test_commands_page_documents_every_option(name):
+    text = page("commands.md")
+    assert f"## {name}" in text
+    section = text.split(f"## {name}", 1)[1].split("\n## ", 1)[0]
+    parser = load_command_class("joeflow_temporal", name).create_parser("manage.py", name)
+    base = {
+        option
+        for action in BaseCommand().create_parser("manage.py", "base")._actions
+        for option in action.option_strings
+    }
+    for action in parser._actions:
+        options = [option for option in action.option_strings if option not in base]
+        for option in options:
+            assert option in section, f"docs/commands.md: {name} {option} is not documented"
+        if not action.option_strings:
+            assert action.dest in section, f"docs/commands.md: {name} {action.dest} missing"
+
+
+def test_commands_page_gives_the_real_defaults():
+    worker = load_command_class("joeflow_temporal", "temporal_worker").create_parser("m", "w")
+    dev = load_command_class("joeflow_temporal", "temporal_dev").create_parser("m", "d")
+    text = page("commands.md")
+    assert f"Default: {worker.get_default('max_concurrent_activities')}." in text
+    assert f"Default: `{dev.get_default('addrport')}`." in text
+    assert f"Default: {dev.get_default('temporal_port')}." in text
+    assert f"Default: {dev.get_default('ui_port')}." in text
+    assert f"`{dev.get_default('db_file')}`" in text
+
+
+def test_nav_lists_every_page_and_only_existing_ones():
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
+    assert config["strict"] is True
+    nav = [next(iter(entry.values())) for entry in config["nav"]]
+    pages = sorted(path.name for path in DOCS.glob("*.md"))
+    assert sorted(nav) == pages
+
+
+def test_mkdocs_build_is_clean(tmp_path):
+    """`mkdocs build --strict`: broken links, missing anchors and stray pages fail the build."""
+    built = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(tmp_path / "site")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert built.returncode == 0, built.stdout + built.stderr
+    index = (tmp_path / "site" / "index.html").read_text()
+    assert "Coming from joeflow" in index
+    for html in (tmp_path / "site").rglob("*.html"):
+        remote = re.findall(
+            r'<(?:script|link)[^>]+(?:src|href)="(?:https?:)?//[^"]+"', html.read_text()
+        )
+        assert not remote, f"{html.name} loads from a CDN: {remote}"
