@@ -72,6 +72,7 @@ def test_start_creates_the_instance_and_starts_its_execution(worker, user, api):
     assert response.status_code == 201, response.json()
     body = response.json()
     workflow = ShippingWorkflow.objects.get(pk=body["id"])
+    assert response["Location"] == f"http://testserver{instance_url(workflow)}"
     assert (workflow.shipping_address, workflow.email) == ("1 Main St", "ada@example.com")
     assert body["workflow"] == "demo.shippingworkflow"
     assert body["status"] == "running" and body["completed"] is None

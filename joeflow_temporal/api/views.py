@@ -7,6 +7,7 @@ DRF defaults, and translates the domain exceptions in one place (``exceptions.ex
 from functools import cached_property
 
 from django.db import transaction
+from django.urls import reverse
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import generics, status
@@ -147,7 +148,14 @@ class StartView(WorkflowClassMixin, APIView):
             instance = body.save()
             instance.start_engine(self.kwargs["task"], user=request.user)
         instance = self.get_queryset().get(pk=instance.pk)
-        return Response(self.get_serializer(instance).data, status=status.HTTP_201_CREATED)
+        location = reverse(
+            "joeflow_temporal_api:instance-detail", args=[instance.label(), instance.pk]
+        )
+        return Response(
+            self.get_serializer(instance).data,
+            status=status.HTTP_201_CREATED,
+            headers={"Location": request.build_absolute_uri(location)},
+        )
 
 
 # Instances
