@@ -367,3 +367,66 @@ def test_complete_when_temporal_is_unreachable_is_503_and_writes_nothing(worker,
     assert (edit.status, edit.completed, edit.completed_by_user) == (Task.SCHEDULED, None, None)
     workflow.refresh_from_db()
     assert workflow.count == 0
+
+
+HOSTILE_BODIES = [
+    "null",
+    "5",
+    '"text"',
+    "[]",
+    '{"shipping_address": "a\\u0000b"}',
+    '{"count": {"nested": [1]}, "choice": null}',
+    '{"next_tasks": [null, 1, {"a": 1}]}',
+    '{"next_tasks": null}',
+    "{" * 50,
+    "\udcff",
+]
+
+
+@pytest.mark.parametrize("body", HOSTILE_BODIES)
+def test_hostile_bodies_are_400_never_500(worker, admin_user, body):
+    admin = client_for(admin_user, "password")
+    workflow = start_human()
+    edit = scheduled(workflow, "edit")
+    paths = [
+        start_url(ShippingWorkflow, "checkout"),
+        start_url(models.HumanWorkflow, "start"),
+        task_url(edit, "complete"),
+        instance_url(workflow, "override"),
+    ]
+
+    for path in paths:
+        response = admin.post(
+            path, body.encode("utf-8", "surrogatepass"), content_type="application/json"
+        )
+        assert response.status_code == 400, (path, response.content)
+        assert response.json()
+
+    assert tasks(workflow) == [("start", "succeeded"), ("edit", "scheduled")]
+    assert Workflow.objects.count() == 1
+
+
+def test_options_describes_every_endpoint(worker, admin_user):
+    admin = client_for(admin_user, "password")
+    workflow = start_human()
+    edit = scheduled(workflow, "edit")
+    paths = [
+        url("workflow-list"),
+        url("workflow-detail", workflow.label()),
+        start_url(models.HumanWorkflow, "start"),
+        url("instance-list", workflow.label()),
+        instance_url(workflow),
+        instance_url(workflow, "override"),
+        instance_url(workflow, "cancel"),
+        url("task-list"),
+        task_url(edit),
+        task_url(edit, "complete"),
+        task_url(edit, "rerun"),
+        task_url(edit, "cancel"),
+    ]
+
+    for path in paths:
+        response = admin.options(path)
+        assert response.status_code == 200, (path, response.content)
+        assert response.json()["name"]
+    assert tasks(workflow) == [("start", "succeeded"), ("edit", "scheduled")]
