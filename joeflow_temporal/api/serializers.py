@@ -219,12 +219,33 @@ class NodeSerializer(serializers.Serializer):
 
 
 class WorkflowTypeSerializer(serializers.Serializer):
-    """A registered workflow class and its graph."""
+    """A registered workflow class and its graph (the serializer's instance is the class)."""
 
     label = serializers.CharField(help_text="`app_label.modelname`, the `{workflow}` of URLs.")
-    name = serializers.CharField()
-    verbose_name = serializers.CharField()
-    nodes = NodeSerializer(many=True)
-    edges = serializers.ListField(
-        child=serializers.ListField(child=serializers.CharField(), min_length=2, max_length=2)
+    name = serializers.CharField(source="__name__")
+    verbose_name = serializers.CharField(source="_meta.verbose_name")
+    nodes = serializers.SerializerMethodField()
+    edges = serializers.SerializerMethodField()
+
+    @extend_schema_field(NodeSerializer(many=True))
+    def get_nodes(self, cls):
+        human = cls.get_human_nodes()
+        nodes = [
+            {
+                **node.model_dump(include={"name", "type", "kind", "wait", "join"}),
+                "fields": writable_field_names(cls, view_fields(human[name]))
+                if name in human
+                else None,
+            }
+            for name, node in cls.get_graph_spec().nodes.items()
+        ]
+        return NodeSerializer(nodes, many=True).data
+
+    @extend_schema_field(
+        serializers.ListField(
+            child=serializers.ListField(child=serializers.CharField(), min_length=2, max_length=2),
+            help_text="`[from, to]` node names.",
+        )
     )
+    def get_edges(self, cls):
+        return [list(edge) for edge in cls.get_graph_spec().edges]

@@ -36,7 +36,6 @@ from joeflow_temporal.api.serializers import (
     override_serializer,
 )
 from joeflow_temporal.api.workflows import (
-    describe,
     get_start_node,
     get_workflow_class,
     instances_of,
@@ -102,7 +101,7 @@ class WorkflowListView(APIView, generics.ListAPIView):
     serializer_class = WorkflowTypeSerializer
 
     def get_queryset(self):
-        return [describe(cls) for cls in sorted(get_workflows(), key=lambda cls: cls.label())]
+        return sorted(get_workflows(), key=lambda cls: cls.label())
 
     @schema.document(responses={200: WorkflowTypeSerializer(many=True), **schema.errors()})
     def get(self, request, *args, **kwargs):
@@ -115,7 +114,7 @@ class WorkflowDetailView(WorkflowClassMixin, APIView, generics.RetrieveAPIView):
     serializer_class = WorkflowTypeSerializer
 
     def get_object(self):
-        return describe(self.workflow_class)
+        return self.workflow_class
 
     @schema.document(responses={200: WorkflowTypeSerializer, **schema.errors(404)})
     def get(self, request, *args, **kwargs):

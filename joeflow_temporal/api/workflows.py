@@ -69,26 +69,3 @@ def instances_of(cls: type[Workflow]):
         )
         .order_by("-pk")
     )
-
-
-def describe(cls: type[Workflow]) -> dict:
-    """A workflow type as the API shows it: its graph, and the fields each view edits."""
-    from joeflow_temporal.api.serializers import writable_field_names
-
-    graph = cls.get_graph_spec()
-    human = cls.get_human_nodes()
-    return {
-        "label": cls.label(),
-        "name": cls.__name__,
-        "verbose_name": str(cls._meta.verbose_name),
-        "nodes": [
-            {
-                **node.model_dump(include={"name", "type", "kind", "wait", "join"}),
-                "fields": writable_field_names(cls, view_fields(human[name]))
-                if name in human
-                else None,
-            }
-            for name, node in graph.nodes.items()
-        ],
-        "edges": [list(edge) for edge in graph.edges],
-    }
