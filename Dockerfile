@@ -18,7 +18,7 @@ WORKDIR /app
 # Dependencies first (a layer that survives code changes), then the project itself.
 COPY pyproject.toml README.md ./
 COPY joeflow_temporal ./joeflow_temporal
-RUN pip install ".[postgres]" gunicorn
+RUN pip install ".[postgres,reference]" gunicorn
 
 COPY . .
 RUN DJANGO_DEBUG=0 python manage.py collectstatic --noinput

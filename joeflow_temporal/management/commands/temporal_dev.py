@@ -18,6 +18,8 @@ from joeflow_temporal.devserver import (
 )
 from joeflow_temporal.tasks.machine import Start
 
+STOPPED_ON_REQUEST = {0, -signal.SIGINT, -signal.SIGTERM, 128 + signal.SIGINT}
+
 
 class Command(BaseCommand):
     help = (
@@ -138,8 +140,13 @@ class Command(BaseCommand):
         self.stderr.write(f"Demo instance {workflow.temporal_workflow_id} has not completed yet.")
 
     def watch(self, processes):
+        """Serve until Ctrl-C, or until a child stops (then stop the rest too)."""
         while True:
             exited = processes.first_exited()
             if exited is not None:
-                raise CommandError(f"{' '.join(map(str, exited.args[:3]))} stopped unexpectedly.")
+                name = " ".join(map(str, exited.args[:3]))
+                if exited.returncode in STOPPED_ON_REQUEST:  # e.g. Ctrl-C reached the group
+                    self.stdout.write(f"{name} stopped; stopping the rest…")
+                    return
+                raise CommandError(f"{name} exited with code {exited.returncode}.")
             time.sleep(0.5)
