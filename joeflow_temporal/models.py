@@ -92,6 +92,17 @@ class Workflow(models.Model, metaclass=WorkflowBase):
         return cls._meta.label_lower
 
     @classmethod
+    def instances(cls):
+        """Instances of this class only.
+
+        Proxy classes share their concrete model's table; the tasks' content type tells them
+        apart, and every instance gets its start task in the transaction that creates it.
+        """
+        content_type = ContentType.objects.get_for_model(cls, for_concrete_model=False)
+        of_class = Task.objects.filter(_workflow=models.OuterRef("pk"), content_type=content_type)
+        return cls._default_manager.filter(models.Exists(of_class))
+
+    @classmethod
     def get_human_nodes(cls) -> dict[str, object]:
         """The views among the tasks, by name."""
         return {name: node for name, node in cls.get_nodes().items() if is_human(node)}

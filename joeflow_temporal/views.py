@@ -142,7 +142,14 @@ class StartViewMixin(TaskViewMixin):
         return HttpResponseRedirect(self.get_success_url())
 
 
-class WorkflowDetailView(WorkflowTemplateNameViewMixin, generic.DetailView):
+class WorkflowInstanceMixin:
+    """Pages of one instance: only instances of this class (proxies share a table)."""
+
+    def get_queryset(self):
+        return self.model.instances()
+
+
+class WorkflowDetailView(WorkflowInstanceMixin, WorkflowTemplateNameViewMixin, generic.DetailView):
     name = "detail"
     fallback_templates = ("detail",)
 
@@ -151,7 +158,12 @@ class WorkflowDetailView(WorkflowTemplateNameViewMixin, generic.DetailView):
         return super().get_context_data(tasks=tasks, **kwargs)
 
 
-class OverrideView(PermissionRequiredMixin, WorkflowTemplateNameViewMixin, generic.UpdateView):
+class OverrideView(
+    PermissionRequiredMixin,
+    WorkflowInstanceMixin,
+    WorkflowTemplateNameViewMixin,
+    generic.UpdateView,
+):
     """Change the instance's fields, cancel its open tasks and start the chosen ones."""
 
     name = "override"

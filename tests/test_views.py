@@ -165,6 +165,14 @@ def test_detail_page_lists_the_tasks(worker, client):
     assert workflow.get_override_url().encode() in response.content
 
 
+def test_instance_pages_only_show_their_own_class(worker, client, user):
+    """SplitJoinWorkflow and HumanWorkflow are proxies of one table: pks must not cross over."""
+    other = models.HumanWorkflow.start_with("start", {"choice": "x"})
+
+    assert client.get(reverse("splitjoinworkflow:detail", args=[other.pk])).status_code == 404
+    assert client.get(reverse("humanworkflow:detail", args=[other.pk])).status_code == 200
+
+
 def test_override_needs_the_permission(worker, user_client, user):
     workflow = models.SplitJoinWorkflow.start()
     scheduled(workflow, "review")

@@ -1,7 +1,6 @@
 """Finding workflow classes, their nodes and their instances from what a URL names."""
 
-from django.contrib.contenttypes.models import ContentType
-from django.db.models import Exists, OuterRef, Prefetch
+from django.db.models import Prefetch
 from rest_framework.exceptions import NotFound
 
 from joeflow_temporal.models import Task, Workflow
@@ -54,15 +53,9 @@ def task_queryset():
 
 
 def instances_of(cls: type[Workflow]):
-    """Instances of this class only: proxy classes share a table, the start task tells them apart.
-
-    Every instance gets its start task in the transaction that creates it, so the filter misses
-    none.
-    """
-    content_type = ContentType.objects.get_for_model(cls, for_concrete_model=False)
-    of_class = Task.objects.filter(_workflow=OuterRef("pk"), content_type=content_type)
+    """This class's instances (``Workflow.instances``) with what the serializers read."""
     return (
-        cls._default_manager.filter(Exists(of_class))
+        cls.instances()
         .prefetch_related(
             Prefetch("task_set", queryset=task_queryset().order_by("pk")),
             *[field.name for field in cls._meta.many_to_many],
