@@ -167,6 +167,12 @@ class WorkflowAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [*super().get_readonly_fields(request, obj), "engine", "instance_graph"]
 
+    def get_queryset(self, request):
+        """Only this class's instances: proxy classes share their concrete model's table."""
+        queryset = self.model.instances()
+        ordering = self.get_ordering(request)
+        return queryset.order_by(*ordering) if ordering else queryset
+
     def get_form(self, request, obj=None, **kwargs):
         """Offer the override (choose next tasks) to users with the ``override`` permission."""
         if obj is not None and request.user.has_perm("joeflow_temporal.override"):
