@@ -7,8 +7,11 @@ cannot be reached, so the caller's transaction rolls back and nothing is written
 """
 
 import asyncio
+import os
+import sys
 import threading
 from concurrent.futures import TimeoutError as FutureTimeout
+from typing import NoReturn
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
@@ -165,6 +168,21 @@ def signal(workflow, name: str, arg=None) -> None:
         await handle.signal(name, *args, rpc_timeout=rpc_timeout)
 
     _call(send)
+
+
+def exit_process(code: int = 0) -> NoReturn:
+    """End a command that used Temporal, skipping interpreter finalization.
+
+    The SDK's Rust threads can call into Python while the interpreter finalizes and abort it
+    (``PyGILState_Release``, temporalio/sdk-python#300), which turned clean stops into exit
+    code -6. Everything worth keeping is flushed and closed first.
+    """
+    from django.db import connections
+
+    connections.close_all()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def query_state(workflow) -> dict:

@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from joeflow_temporal import conf
+from joeflow_temporal.client import exit_process
 from joeflow_temporal.devserver import (
     Processes,
     dev_server_command,
@@ -70,6 +71,8 @@ class Command(BaseCommand):
         finally:
             processes.stop()
         self.stdout.write(self.style.SUCCESS("Stopped."))
+        if demo_class:  # the demo used this process's Temporal client
+            exit_process(0)
 
     def demo_class(self, label):
         try:

@@ -4,7 +4,7 @@ import signal
 from django.core.management.base import BaseCommand, CommandError
 
 from joeflow_temporal import conf
-from joeflow_temporal.client import connect
+from joeflow_temporal.client import connect, exit_process
 from joeflow_temporal.registry import get_workflows
 from joeflow_temporal.worker import running_worker
 
@@ -29,6 +29,7 @@ class Command(BaseCommand):
             asyncio.run(self.serve(address, namespace, task_queue, max_concurrent_activities))
         except RuntimeError as error:
             raise CommandError(f"Cannot connect to Temporal at {address}: {error}") from error
+        exit_process(0)
 
     async def serve(self, address, namespace, task_queue, max_concurrent_activities):
         client = await connect(address, namespace)
