@@ -72,7 +72,7 @@ def test_ship_an_order_in_the_browser(page, live_server):
     shot(page, "3-ship")
     page.click("button[type=submit]")
 
-    wait_until(lambda: workflow.task_set.filter(name="end", status=Task.SUCCEEDED).exists())
+    wait_until(lambda: ShippingWorkflow.objects.get(pk=workflow.pk).completed)
     page.goto(f"{live_server.url}{workflow.get_absolute_url()}")
     shot(page, "4-instance-done")
     assert page.locator("text=ended").count() >= 1
