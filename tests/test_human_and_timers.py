@@ -9,7 +9,7 @@ from temporalio.client import WorkflowExecutionStatus
 from joeflow_temporal import client as engine_client
 from joeflow_temporal.exceptions import TaskNotScheduled, TemporalUnavailable
 from joeflow_temporal.models import Task
-from tests.helpers import describe, handle, parents, result, tasks, wait_until
+from tests.helpers import describe, handle, history, parents, result, tasks, wait_until
 from tests.testapp import models
 
 
@@ -155,6 +155,40 @@ def test_cancel_a_human_task_ends_its_branch(worker):
     result(workflow)
 
     assert tasks(workflow) == [("start", "succeeded"), ("edit", "canceled")]
+
+
+def test_an_override_whose_transaction_rolled_back_changes_nothing(worker):
+    workflow = models.SplitJoinWorkflow.start()
+    review = scheduled(workflow, "review")
+    approve = scheduled(workflow, "approve")
+    scheduled(workflow, "join")
+
+    class RolledBack(Exception):
+        pass
+
+    with pytest.raises(RolledBack), transaction.atomic():
+        workflow.override(["end"])  # signals before the (outer) commit...
+        raise RolledBack  # ...which never happens
+
+    def confirm_gave_up():
+        return any(
+            e.HasField("activity_task_timed_out_event_attributes") for e in history(workflow).events
+        )
+
+    wait_until(confirm_gave_up, timeout=15)
+    assert dict(tasks(workflow)) == {
+        "start": "succeeded",
+        "split": "succeeded",
+        "count_up": "succeeded",
+        "review": "scheduled",
+        "approve": "scheduled",
+        "join": "scheduled",
+    }, "no open task was dropped for an override that never happened"
+
+    review.complete()
+    approve.complete()
+    result(workflow)
+    assert tasks(workflow)[-1] == ("end", "succeeded")
 
 
 def test_override_cancels_open_tasks_and_starts_the_chosen_ones(worker, django_user_model):

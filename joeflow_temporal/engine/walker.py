@@ -36,6 +36,9 @@ CONFIRM_RETRY = RetryPolicy(
 )
 """Poll for a commit a signal announced, until the config's ``confirm_timeout``."""
 
+CONFIRM_OVERRIDE_FIRST = "confirm-override-before-dropping-tasks"
+"""Patch id: overrides are confirmed before the open tasks are dropped (was: after)."""
+
 MAX_DOUBLINGS = 20
 """Poll backoff doubles at most this often (then the cap applies anyway; avoids overflow)."""
 
@@ -171,23 +174,20 @@ class JoeflowWalker:
         await self._mirror(names.FINISH_WORKFLOW, self._input.workflow)
 
     async def _apply_overrides(self) -> None:
-        """Drop every open task and start the chosen ones after the recorded override task."""
+        """Drop every open task and start the chosen ones after each committed override task.
+
+        An override whose transaction never committed changes nothing: it is confirmed before
+        anything is dropped (instances from before that fix replay the old order).
+        """
         await self._quiesce()
-        dropped = [task.id for task in self._state.tasks.values() if task.id is not None]
-        self._state.tasks.clear()
-        if dropped:
-            await self._mirror(
-                names.CANCEL_TASKS,
-                CancelTasks(workflow=self._input.workflow, task_ids=dropped),
-            )
-        while self._overrides:
-            request = self._overrides.pop(0)
-            ref = TaskRef(workflow=self._input.workflow, task_id=request.task_id)
-            try:
-                await self._confirm(ConfirmTask(task=ref, statuses=["succeeded"]))
-            except ActivityError:
-                workflow.logger.warning("Override %s was never committed; ignored", ref.task_id)
-                continue
+        if workflow.patched(CONFIRM_OVERRIDE_FIRST):
+            requests = await self._committed_overrides()
+            if requests:
+                await self._drop_open_tasks()
+        else:
+            await self._drop_open_tasks()
+            requests = await self._committed_overrides()
+        for request in requests:
             override = OpenTask(
                 key=f"override:{request.task_id}",
                 name="override",
@@ -196,6 +196,28 @@ class JoeflowWalker:
             )
             self._spawn(override, [n for n in request.next_tasks if n in self._graph.nodes])
         self._resume()
+
+    async def _committed_overrides(self) -> list[OverrideRequest]:
+        committed = []
+        while self._overrides:
+            request = self._overrides.pop(0)
+            ref = TaskRef(workflow=self._input.workflow, task_id=request.task_id)
+            try:
+                await self._confirm(ConfirmTask(task=ref, statuses=["succeeded"]))
+            except ActivityError:
+                workflow.logger.warning("Override %s was never committed; ignored", ref.task_id)
+                continue
+            committed.append(request)
+        return committed
+
+    async def _drop_open_tasks(self) -> None:
+        dropped = [task.id for task in self._state.tasks.values() if task.id is not None]
+        self._state.tasks.clear()
+        if dropped:
+            await self._mirror(
+                names.CANCEL_TASKS,
+                CancelTasks(workflow=self._input.workflow, task_ids=dropped),
+            )
 
     # Drivers
 
