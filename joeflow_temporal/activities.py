@@ -159,7 +159,8 @@ def cancel_tasks(request: CancelTasks) -> int:
     tasks = Task.objects.filter(_workflow_id=request.workflow.pk).open()
     if request.task_ids is not None:
         tasks = tasks.filter(pk__in=request.task_ids)
-    return tasks.update(status=Task.CANCELED, completed=timezone.now(), modified=timezone.now())
+    now = timezone.now()
+    return tasks.update(status=Task.CANCELED, completed=now, modified=now)
 
 
 @db_activity(names.FINISH_WORKFLOW)

@@ -206,9 +206,8 @@ class Workflow(models.Model, metaclass=WorkflowBase):
     def cancel(self, user=None) -> None:
         """Cancel every open task and end the instance."""
         with transaction.atomic():
-            self.task_set.open().update(
-                status=Task.CANCELED, completed=timezone.now(), modified=timezone.now()
-            )
+            now = timezone.now()
+            self.task_set.open().update(status=Task.CANCELED, completed=now, modified=now)
             client.signal(self, names.CANCEL)
 
 
