@@ -170,9 +170,11 @@ def test_an_override_whose_transaction_rolled_back_changes_nothing(worker):
         workflow.override(["end"])  # signals before the (outer) commit...
         raise RolledBack  # ...which never happens
 
-    def confirm_gave_up():
+    def confirm_gave_up():  # the confirm activity ends failed or timed out, whichever comes
         return any(
-            e.HasField("activity_task_timed_out_event_attributes") for e in history(workflow).events
+            e.HasField("activity_task_timed_out_event_attributes")
+            or e.HasField("activity_task_failed_event_attributes")
+            for e in history(workflow).events
         )
 
     wait_until(confirm_gave_up, timeout=15)
