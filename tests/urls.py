@@ -9,4 +9,5 @@ urlpatterns = [
     path("split/", include(models.SplitJoinWorkflow.urls())),
     path("loop/", include(models.LongLoopWorkflow.urls())),
     path("guarded/", include(models.GuardedWorkflow.urls())),
+    path("chaos/", include(models.ChaosHumanWorkflow.urls())),
 ]

@@ -1,5 +1,6 @@
 """Workflows that exercise one engine semantic each."""
 
+import time
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
@@ -273,6 +274,125 @@ class GuardedWorkflow(Counter):
         pass
 
     edges = [(start, edit), (edit, end)]
+
+    class Meta:
+        proxy = True
+
+
+CHAOS_EFFECT_SECONDS = 0.05
+"""How long a chaos machine task holds its transaction open, so that kills land mid-task."""
+CHAOS_POLLS_BEFORE_READY = 3
+
+
+class Chaos(Workflow):
+    """An instance whose machine tasks leave each effect twice: a counter and an Effect row."""
+
+    effects = models.IntegerField(default=0)
+    polls = models.IntegerField(default=0)
+    note = models.CharField(max_length=50, blank=True)
+
+    def apply_effect(self, task):
+        """The database effect of one machine task run, written while the method runs."""
+        time.sleep(CHAOS_EFFECT_SECONDS)
+        Effect.objects.create(workflow=self, task=task, task_name=task.name)
+        self.effects += 1
+        self.save(update_fields=["effects"])
+
+
+class Effect(models.Model):
+    """One application of a machine task's effect; not unique, so that a double shows as 2."""
+
+    workflow = models.ForeignKey(Chaos, on_delete=models.CASCADE, related_name="effect_set")
+    task = models.ForeignKey("joeflow_temporal.Task", on_delete=models.CASCADE, related_name="+")
+    task_name = models.CharField(max_length=255)
+
+
+class ChaosMachineWorkflow(Chaos):
+    start = tasks.Start()
+
+    def prepare(self, task):
+        self.apply_effect(task)
+
+    def charge(self, task):
+        self.apply_effect(task)
+
+    def end(self, task):
+        self.apply_effect(task)
+
+    edges = [(start, prepare), (prepare, charge), (charge, end)]
+
+    class Meta:
+        proxy = True
+
+
+class ChaosPollWorkflow(Chaos):
+    start = tasks.Start()
+
+    def ready(self, task):
+        self.polls += 1
+        self.save(update_fields=["polls"])
+        if self.polls < CHAOS_POLLS_BEFORE_READY:
+            return False
+        self.apply_effect(task)
+
+    def end(self, task):
+        self.apply_effect(task)
+
+    edges = [(start, ready), (ready, end)]
+
+    class Meta:
+        proxy = True
+
+
+class ChaosWaitWorkflow(Chaos):
+    start = tasks.Start()
+    pause = tasks.Wait(timedelta(seconds=1))
+
+    def before(self, task):
+        self.apply_effect(task)
+
+    def after(self, task):
+        self.apply_effect(task)
+
+    edges = [(start, before), (before, pause), (pause, after)]
+
+    class Meta:
+        proxy = True
+
+
+class ChaosHumanWorkflow(Chaos):
+    start = tasks.Start()
+    review = tasks.UpdateView(fields=["note"])
+
+    def prepare(self, task):
+        self.apply_effect(task)
+
+    def end(self, task):
+        self.apply_effect(task)
+
+    edges = [(start, prepare), (prepare, review), (review, end)]
+
+    class Meta:
+        proxy = True
+
+
+class ChaosSplitWorkflow(Chaos):
+    start = tasks.Start()
+    join = tasks.Join("left", "right")
+
+    def split(self, task):
+        self.apply_effect(task)
+
+    def left(self, task):
+        self.apply_effect(task)
+
+    def right(self, task):
+        self.apply_effect(task)
+
+    def end(self, task):
+        self.apply_effect(task)
+
+    edges = [(start, split), (split, left), (split, right), (left, join), (right, join), (join, end)]
 
     class Meta:
         proxy = True
