@@ -127,16 +127,17 @@ def confirm_task(request: ConfirmTask) -> str:
 
 @db_activity(names.RUN_MACHINE_TASK)
 def run_machine_task(request: RunMachineTask) -> MachineOutcome:
-    """Run a machine task; its database writes and its outcome commit in one transaction.
+    """Create (on a first run), run and record a machine task in one transaction.
 
-    A retry that finds the outcome already committed returns it without running the method again.
+    The Task row, the method's database writes and the outcome commit together, so a retry
+    that finds the outcome already committed returns it without running the method again.
     """
     with transaction.atomic():
-        task = Task.objects.select_for_update().get(pk=request.task_id)
+        task = locked_machine_task(request)
         if task.status == Task.SUCCEEDED:
-            return MachineOutcome(status="succeeded", next_tasks=task.next_tasks)
+            return MachineOutcome(status="succeeded", next_tasks=task.next_tasks, task_id=task.pk)
         if task.status == Task.CANCELED:
-            return MachineOutcome(status="canceled")
+            return MachineOutcome(status="canceled", task_id=task.pk)
         workflow = load_workflow(request.workflow, lock=True)
         try:
             with transaction.atomic(), heartbeating():
@@ -146,11 +147,26 @@ def run_machine_task(request: RunMachineTask) -> MachineOutcome:
             raise  # transient: Temporal retries the whole run
         except Exception as error:
             task.fail(error)
-            return MachineOutcome(status="failed")
+            return MachineOutcome(status="failed", task_id=task.pk)
         if result is False:
-            return MachineOutcome(status="not_ready")
+            return MachineOutcome(status="not_ready", task_id=task.pk)
         task.finish(next_tasks=next_tasks)
-        return MachineOutcome(status="succeeded", next_tasks=next_tasks)
+        return MachineOutcome(status="succeeded", next_tasks=next_tasks, task_id=task.pk)
+
+
+def locked_machine_task(request: RunMachineTask) -> Task:
+    """The Task row to run, locked; created first (idempotently, by key) on a first run."""
+    if request.task_id is not None:
+        return Task.objects.select_for_update().get(pk=request.task_id)
+    create = request.create
+    found = (
+        Task.objects.select_for_update().filter(_workflow_id=create.workflow.pk, key=create.key)
+    ).first()
+    if found is not None:
+        return found
+    task = new_task(load_workflow(create.workflow), create)
+    task.parent_task_set.add(*create.parent_ids)
+    return task
 
 
 @db_activity(names.CANCEL_TASKS)

@@ -170,6 +170,7 @@ class Workflow(models.Model, metaclass=WorkflowBase):
             task_timeout=conf.get("JOEFLOW_TEMPORAL_TASK_TIMEOUT"),
             heartbeat_timeout=conf.get("JOEFLOW_TEMPORAL_HEARTBEAT_TIMEOUT"),
             confirm_timeout=conf.get("JOEFLOW_TEMPORAL_CONFIRM_TIMEOUT"),
+            local_activities=conf.get("JOEFLOW_TEMPORAL_LOCAL_ACTIVITIES"),
         )
 
     def get_engine_state(self) -> dict:

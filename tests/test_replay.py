@@ -2,7 +2,8 @@
 
 Histories recorded from the test workflows are stored in ``tests/histories``; every one must
 replay against the current walker. Re-record after an intentional, ``workflow.patched`` change:
-``JOEFLOW_RECORD_HISTORIES=1 pytest tests/test_replay.py``.
+``JOEFLOW_RECORD_HISTORIES=1 pytest tests/test_replay.py``, after moving the histories recorded
+before the change into a folder named after the patch (they keep the old code path tested).
 """
 
 import asyncio
@@ -11,6 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.test import override_settings
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
@@ -33,13 +35,19 @@ def load(path: Path) -> WorkflowHistory:
     return WorkflowHistory.from_json(stored["workflow_id"], stored["history"])
 
 
-@pytest.mark.parametrize("path", sorted(HISTORIES.glob("*.json")), ids=lambda path: path.stem)
+STORED = sorted(HISTORIES.rglob("*.json"))
+
+
+@pytest.mark.parametrize(
+    "path", STORED, ids=lambda path: str(path.relative_to(HISTORIES).with_suffix(""))
+)
 def test_stored_history_replays(path):
     replay([load(path)])
 
 
 def test_histories_are_stored():
-    assert len(list(HISTORIES.glob("*.json"))) >= 8
+    assert len(list(HISTORIES.glob("*.json"))) >= 8, "histories of the current walker"
+    assert len(list(HISTORIES.glob("*/*.json"))) >= 8, "histories from before its patches"
 
 
 def scheduled(workflow, name):
@@ -101,7 +109,24 @@ def loop_across_runs():
     return workflow
 
 
-SCENARIOS = [linear, gateway, poll, failure_and_rerun, split_join_humans, wait, cancel, override]
+@override_settings(JOEFLOW_TEMPORAL_LOCAL_ACTIVITIES=True)
+def local_activities():
+    workflow = models.LoopWorkflow.start(target=3)
+    result(workflow)
+    return workflow
+
+
+SCENARIOS = [
+    linear,
+    gateway,
+    poll,
+    failure_and_rerun,
+    split_join_humans,
+    wait,
+    cancel,
+    override,
+    local_activities,
+]
 
 
 async def fetch_all_runs(workflow_id: str) -> list[WorkflowHistory]:

@@ -20,6 +20,8 @@ class WalkerConfig(BaseModel):
     """How soon a machine task whose worker died is retried elsewhere."""
     confirm_timeout: timedelta = timedelta(seconds=30)
     """How long a signal waits for the commit it announced before it is ignored."""
+    local_activities: bool = False
+    """Run machine tasks as local activities: fewer round trips, for short tasks only."""
 
 
 class WorkflowRef(BaseModel):
@@ -54,7 +56,9 @@ class CreateTask(BaseModel):
 
 class RunMachineTask(BaseModel):
     workflow: WorkflowRef
-    task_id: int
+    task_id: int | None = None
+    """The Task row to run; ``None`` on the first run, which creates it from ``create``."""
+    create: CreateTask | None = None
     node_names: list[str]
     """The nodes of the graph the instance walks: a returned task must be one of them."""
 
@@ -63,6 +67,8 @@ class MachineOutcome(BaseModel):
     status: Literal["succeeded", "not_ready", "failed", "canceled"]
     next_tasks: list[str] | None = None
     """The names the method returned; ``None`` means follow every outgoing edge."""
+    task_id: int | None = None
+    """The Task row that ran (the one ``RunMachineTask.create`` made, on a first run)."""
 
 
 class ConfirmTask(BaseModel):

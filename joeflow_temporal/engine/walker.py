@@ -38,6 +38,13 @@ CONFIRM_RETRY = RetryPolicy(
 
 CONFIRM_OVERRIDE_FIRST = "confirm-override-before-dropping-tasks"
 """Patch id: overrides are confirmed before the open tasks are dropped (was: after)."""
+ONE_ACTIVITY_PER_STEP = "one-activity-per-machine-step"
+"""Patch id: a machine task's first run creates its row (was: a create activity before it),
+and mirror-only writes are local activities (were: regular ones)."""
+
+RUN_HISTORY_LIMIT = 4_000
+"""Continue as new at this many events even before the server suggests it: the server only
+says so when a workflow task starts, and a chain of local activities runs in one long task."""
 
 MAX_DOUBLINGS = 20
 """Poll backoff doubles at most this often (then the cap applies anyway; avoids overflow)."""
@@ -73,9 +80,15 @@ class JoeflowWalker:
         self._cancel_requested = False
         self._overrides: list[OverrideRequest] = []
         self._fatal: BaseException | None = None
+        self._one_activity_per_step = False
+        self._history_length = 0
+        self._markers_since = 0
+        """Local activities completed since ``_history_length`` last changed: one event each."""
 
     @workflow.run
     async def run(self, input: WalkerInput) -> WalkerState:
+        # Decided once per run, so a run that began before the patch replays the old way.
+        self._one_activity_per_step = workflow.patched(ONE_ACTIVITY_PER_STEP)
         self._launch_all()
         try:
             while True:
@@ -132,8 +145,18 @@ class JoeflowWalker:
             or self._cancel_requested
             or self._overrides
             or not self._state.tasks
-            or workflow.info().is_continue_as_new_suggested()
+            or self._history_is_long()
         )
+
+    def _history_is_long(self) -> bool:
+        if workflow.info().is_continue_as_new_suggested():
+            return True
+        if not self._one_activity_per_step:
+            return False
+        length = workflow.info().get_current_history_length()
+        if length != self._history_length:
+            self._history_length, self._markers_since = length, 0
+        return length + self._markers_since >= RUN_HISTORY_LIMIT
 
     def _launch_all(self) -> None:
         for task in list(self._state.tasks.values()):
@@ -292,33 +315,50 @@ class JoeflowWalker:
 
     async def _create(self, task: OpenTask) -> None:
         node = self._graph.nodes[task.name]
-        task.id = await self._mirror(
-            names.CREATE_TASK,
-            CreateTask(
-                workflow=self._input.workflow,
-                key=task.key,
-                name=task.name,
-                type=node.type,
-                parent_ids=task.parent_ids,
-            ),
-            result_type=int,
+        phase = PHASE_OF_KIND[node.kind]
+        if not (phase == Phase.RUN and self._one_activity_per_step):  # else: its first run does
+            task.id = await self._mirror(
+                names.CREATE_TASK, self._create_request(task, node.type), result_type=int
+            )
+        task.phase = phase
+
+    def _create_request(self, task: OpenTask, type: str, completed: bool = False) -> CreateTask:
+        return CreateTask(
+            workflow=self._input.workflow,
+            key=task.key,
+            name=task.name,
+            type=type,
+            parent_ids=task.parent_ids,
+            completed=completed,
         )
-        task.phase = PHASE_OF_KIND[node.kind]
 
     async def _run_machine_task(self, task: OpenTask) -> None:
         config = self._input.config
-        outcome = await workflow.execute_activity(
-            names.RUN_MACHINE_TASK,
-            RunMachineTask(
-                workflow=self._input.workflow,
-                task_id=task.id,
-                node_names=list(self._graph.nodes),
-            ),
-            result_type=MachineOutcome,
-            start_to_close_timeout=config.task_timeout,
-            heartbeat_timeout=config.heartbeat_timeout,
-            retry_policy=MIRROR_RETRY,
+        request = RunMachineTask(
+            workflow=self._input.workflow,
+            task_id=task.id,
+            create=self._create_request(task, "machine") if task.id is None else None,
+            node_names=list(self._graph.nodes),
         )
+        if config.local_activities and self._one_activity_per_step:
+            outcome = await self._local_activity(
+                names.RUN_MACHINE_TASK,
+                request,
+                result_type=MachineOutcome,
+                start_to_close_timeout=config.task_timeout,
+                retry_policy=MIRROR_RETRY,
+            )
+        else:
+            outcome = await workflow.execute_activity(
+                names.RUN_MACHINE_TASK,
+                request,
+                result_type=MachineOutcome,
+                start_to_close_timeout=config.task_timeout,
+                heartbeat_timeout=config.heartbeat_timeout,
+                retry_policy=MIRROR_RETRY,
+            )
+        if outcome.task_id is not None:
+            task.id = outcome.task_id
         match outcome.status:
             case "succeeded":
                 self._advance(task, outcome.next_tasks)
@@ -336,14 +376,7 @@ class JoeflowWalker:
         """Record a task the engine finishes itself (wait, join, start) as succeeded."""
         await self._mirror(
             names.CREATE_TASK,
-            CreateTask(
-                workflow=self._input.workflow,
-                key=task.key,
-                name=task.name,
-                type="machine",
-                parent_ids=task.parent_ids,
-                completed=True,
-            ),
+            self._create_request(task, "machine", completed=True),
             result_type=int,
         )
         self._advance(task, None)
@@ -428,13 +461,21 @@ class JoeflowWalker:
     # Activities
 
     async def _mirror(self, activity: str, arg: object, result_type: type | None = None):
-        return await workflow.execute_activity(
+        """A short, idempotent write to the mirror: a local activity, saving a round trip."""
+        execute = self._local_activity if self._one_activity_per_step else workflow.execute_activity
+        return await execute(
             activity,
             arg,
             result_type=result_type,
             start_to_close_timeout=MIRROR_TIMEOUT,
             retry_policy=MIRROR_RETRY,
         )
+
+    async def _local_activity(self, activity: str, arg: object, **options):
+        try:
+            return await workflow.execute_local_activity(activity, arg, **options)
+        finally:
+            self._markers_since += 1
 
     @staticmethod
     def _note(signals: list[int], task_id: int) -> None:
