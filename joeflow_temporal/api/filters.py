@@ -3,6 +3,7 @@
 from django.contrib.contenttypes.models import ContentType
 from rest_framework import serializers
 from rest_framework.filters import BaseFilterBackend
+from rest_framework.utils import html
 
 from joeflow_temporal.models import Task
 from joeflow_temporal.registry import get_workflows
@@ -16,7 +17,26 @@ def workflow_labels() -> list[str]:
     return sorted(cls.label() for cls in get_workflows())
 
 
-class TaskFilterSerializer(serializers.Serializer):
+class QuerySerializer(serializers.Serializer):
+    """Query-string filters: an empty value (``?status=``) is a wrong value, not an absent one.
+
+    DRF reads form-like input leniently (a blank value of an optional field counts as omitted);
+    the query string is read as plain data instead, so that it gets the same 400 as a body.
+    """
+
+    def to_internal_value(self, data):
+        if html.is_html_input(data):
+            data = {
+                name: data.getlist(name)
+                if isinstance(field, serializers.MultipleChoiceField)
+                else data[name]
+                for name, field in self.fields.items()
+                if name in data
+            }
+        return super().to_internal_value(data)
+
+
+class TaskFilterSerializer(QuerySerializer):
     status = serializers.MultipleChoiceField(choices=Task.STATUSES, required=False)
     type = serializers.ChoiceField(choices=Task.TYPES, required=False)
     workflow = serializers.MultipleChoiceField(choices=[], required=False)
@@ -75,7 +95,7 @@ class TaskFilter(BaseFilterBackend):
         ]
 
 
-class InstanceFilterSerializer(serializers.Serializer):
+class InstanceFilterSerializer(QuerySerializer):
     status = serializers.ChoiceField(choices=[RUNNING, ENDED], required=False)
 
 

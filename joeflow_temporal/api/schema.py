@@ -1,8 +1,43 @@
 """What the OpenAPI document says about bodies the serializers cannot describe, and errors."""
 
-from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
+
+from joeflow_temporal.api.filters import workflow_labels
+
+NODE_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """drf-spectacular's, with the path parameters it cannot infer: labels and node names.
+
+    The labels are listed when the document is generated, so they follow the registry.
+    """
+
+    def get_override_parameters(self):
+        parameters = []
+        if "{workflow}" in self.path:
+            parameters.append(
+                OpenApiParameter(
+                    "workflow",
+                    str,
+                    OpenApiParameter.PATH,
+                    enum=workflow_labels(),
+                    description="The workflow's label, `app_label.modelname`.",
+                )
+            )
+        if "{task}" in self.path:
+            parameters.append(
+                OpenApiParameter(
+                    "task",
+                    str,
+                    OpenApiParameter.PATH,
+                    pattern=NODE_NAME_PATTERN,
+                    description="The name of one of the workflow's start views.",
+                )
+            )
+        return [*super().get_override_parameters(), *parameters]
 
 
 def document(**kwargs):
@@ -25,19 +60,26 @@ class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
 
+MESSAGES = {"type": "array", "items": {"type": "string"}}
+
 FIELD_ERRORS = {
     "type": "object",
-    "description": "Field errors: each key a field (or `non_field_errors`, or `detail` for a "
-    "body that is not JSON) and its messages.",
-    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+    "description": "Field errors: each key a field (or `non_field_errors`) and its messages; "
+    "a list field's messages are keyed by the position of the wrong item. A body that is not "
+    "JSON, or a wrong query string, gets `detail` instead.",
+    "properties": {"detail": {"type": "string"}},
+    "additionalProperties": {
+        "anyOf": [MESSAGES, {"type": "object", "additionalProperties": MESSAGES}]
+    },
 }
 
 DESCRIPTIONS = {
     400: "Invalid body or query: field errors, malformed JSON, unknown or read-only fields.",
     401: "Not authenticated (session or HTTP basic authentication).",
     403: "Authenticated, but lacking the permission, or the task is assigned to someone else.",
-    404: "Unknown workflow, instance, task or node.",
+    404: "Unknown workflow, instance, task or node, or a page past the last one.",
     409: "The task or instance is not in a state for this action (already completed, ended...).",
+    415: "The body is not `application/json`.",
     503: "Temporal cannot be reached; nothing was written. Try again.",
 }
 

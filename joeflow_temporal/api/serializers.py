@@ -187,7 +187,7 @@ class InstanceSerializer(serializers.Serializer):
     )
     created = serializers.DateTimeField(read_only=True)
     modified = serializers.DateTimeField(read_only=True)
-    completed = serializers.DateTimeField(read_only=True)
+    completed = serializers.DateTimeField(read_only=True, allow_null=True)
     fields = serializers.SerializerMethodField(method_name="get_field_values")
     tasks = InstanceTaskSerializer(source="task_set", many=True, read_only=True)
 

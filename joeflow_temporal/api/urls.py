@@ -1,6 +1,6 @@
 """The REST API's URLs: ``path("api/", include("joeflow_temporal.api.urls"))``."""
 
-from django.urls import path
+from django.urls import path, re_path
 
 from joeflow_temporal.api import views
 
@@ -28,4 +28,5 @@ urlpatterns = [
         views.SwaggerView.as_view(url_name=f"{app_name}:schema"),
         name="swagger-ui",
     ),
+    re_path(r"^(?:workflows|tasks|schema)/", views.NoEndpointView.as_view(), name="no-endpoint"),
 ]

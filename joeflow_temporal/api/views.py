@@ -8,10 +8,10 @@ from functools import cached_property
 
 from django.db import transaction
 from django.urls import reverse
-from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import generics, status
 from rest_framework.authentication import BasicAuthentication, SessionAuthentication
+from rest_framework.exceptions import NotFound
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
@@ -27,6 +27,7 @@ from joeflow_temporal.api.permissions import (
     CanRerun,
     IsAssigneeOrUnassigned,
 )
+from joeflow_temporal.api.schema import AutoSchema
 from joeflow_temporal.api.serializers import (
     InstanceSerializer,
     TaskDetailSerializer,
@@ -137,7 +138,7 @@ class StartView(WorkflowClassMixin, APIView):
     @schema.document(
         operation_id="workflows_start",
         request=schema.FIELDS_BODY,
-        responses={201: InstanceSerializer, **schema.errors(400, 404, 503)},
+        responses={201: InstanceSerializer, **schema.errors(400, 404, 415, 503)},
         examples=[schema.START_EXAMPLE],
     )
     def post(self, request, *args, **kwargs):
@@ -205,7 +206,7 @@ class OverrideView(InstanceActionView):
     @schema.document(
         operation_id="workflows_instances_override",
         request=schema.OVERRIDE_BODY,
-        responses={200: InstanceSerializer, **schema.errors(400, 403, 404, 409, 503)},
+        responses={200: InstanceSerializer, **schema.errors(400, 403, 404, 409, 415, 503)},
         examples=[schema.OVERRIDE_EXAMPLE],
     )
     def post(self, request, *args, **kwargs):
@@ -249,7 +250,7 @@ class TaskListView(APIView, generics.ListAPIView):
             return Task.objects.none()
         return task_queryset().for_user(self.request.user).order_by("-pk")
 
-    @schema.document(responses={200: TaskSerializer(many=True), **schema.errors(400)})
+    @schema.document(responses={200: TaskSerializer(many=True), **schema.errors(400, 404)})
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -286,7 +287,7 @@ class TaskCompleteView(TaskView):
     @schema.document(
         operation_id="tasks_complete",
         request=schema.FIELDS_BODY,
-        responses={200: TaskDetailSerializer, **schema.errors(400, 403, 404, 409, 503)},
+        responses={200: TaskDetailSerializer, **schema.errors(400, 403, 404, 409, 415, 503)},
         examples=[schema.COMPLETE_EXAMPLE],
     )
     def post(self, request, *args, **kwargs):
@@ -332,6 +333,21 @@ class TaskCancelView(TaskView):
         task = self.get_object()
         task.cancel(user=request.user)
         return self.respond(task)
+
+
+class NoEndpointView(APIView):
+    """Any other path under the API's own prefixes: a JSON 404 like the endpoints' own.
+
+    Without it, an id that is not a number (``tasks/abc/``) or a label with a slash would fall
+    through to the project's HTML 404 page.
+    """
+
+    schema = None
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        raise NotFound("No such endpoint.")
+
+    options = http_method_not_allowed
 
 
 # The OpenAPI document and its Swagger UI page (not part of the document themselves).
