@@ -279,7 +279,7 @@ class GuardedWorkflow(Counter):
         proxy = True
 
 
-CHAOS_EFFECT_SECONDS = 0.05
+CHAOS_EFFECT_SECONDS = 0.2
 """How long a chaos machine task holds its transaction open, so that kills land mid-task."""
 CHAOS_POLLS_BEFORE_READY = 3
 
