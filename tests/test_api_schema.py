@@ -34,13 +34,13 @@ def test_the_openapi_document_is_valid_and_documents_bodies_and_errors(admin_cli
     validate(document)
     assert {path: set(ops) - {"parameters"} for path, ops in document["paths"].items()} == PATHS
     complete = document["paths"]["/api/tasks/{id}/complete/"]["post"]
-    assert set(complete["responses"]) == {"200", "400", "401", "403", "404", "409", "415", "503"}
+    assert set(complete["responses"]) == {"200", "400", "401", "403", "404", "409", "413", "415", "503"}
     assert "application/json" in complete["requestBody"]["content"]
     assert complete["responses"]["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/TaskDetail"
     }
     start = document["paths"]["/api/workflows/{workflow}/start/{task}/"]["post"]
-    assert set(start["responses"]) == {"201", "400", "401", "404", "415", "503"}
+    assert set(start["responses"]) == {"201", "400", "401", "404", "413", "415", "503"}
     override = document["paths"]["/api/workflows/{workflow}/instances/{id}/override/"]["post"]
     body = override["requestBody"]["content"]["application/json"]["schema"]
     assert body["required"] == ["next_tasks"]

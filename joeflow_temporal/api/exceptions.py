@@ -1,5 +1,6 @@
 """JSON errors of the API, and the one place where domain exceptions become HTTP statuses."""
 
+from django.core.exceptions import RequestDataTooBig
 from rest_framework import status
 from rest_framework.exceptions import APIException
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -23,6 +24,14 @@ class ServiceUnavailable(APIException):
     default_code = "engine_unavailable"
 
 
+class PayloadTooLarge(APIException):
+    """The body is over ``DATA_UPLOAD_MAX_MEMORY_SIZE``: refused before anything is read."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is larger than this server accepts; nothing was written."
+    default_code = "too_large"
+
+
 ENDED = "This workflow instance has ended; it takes no more changes."
 
 
@@ -34,9 +43,14 @@ def translate(exc: Exception) -> Exception:
         return Conflict(ENDED, code="instance_not_running")
     if isinstance(exc, TemporalUnavailable):
         return ServiceUnavailable()
+    if isinstance(exc, RequestDataTooBig):
+        return PayloadTooLarge()
     return exc
 
 
 def exception_handler(exc, context):
-    """DRF's handler, after translating the domain exceptions (409, 503)."""
+    """DRF's handler, after translating the domain exceptions (409, 503) and Django's 413.
+
+    Django would answer a too large body with its HTML 400 page.
+    """
     return drf_exception_handler(translate(exc), context)

@@ -79,6 +79,7 @@ DESCRIPTIONS = {
     403: "Authenticated, but lacking the permission, or the task is assigned to someone else.",
     404: "Unknown workflow, instance, task or node, or a page past the last one.",
     409: "The task or instance is not in a state for this action (already completed, ended...).",
+    413: "The body is larger than the server accepts (`DATA_UPLOAD_MAX_MEMORY_SIZE`).",
     415: "The body is not `application/json`.",
     503: "Temporal cannot be reached; nothing was written. Try again.",
 }

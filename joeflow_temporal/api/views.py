@@ -138,7 +138,7 @@ class StartView(WorkflowClassMixin, APIView):
     @schema.document(
         operation_id="workflows_start",
         request=schema.FIELDS_BODY,
-        responses={201: InstanceSerializer, **schema.errors(400, 404, 415, 503)},
+        responses={201: InstanceSerializer, **schema.errors(400, 404, 413, 415, 503)},
         examples=[schema.START_EXAMPLE],
     )
     def post(self, request, *args, **kwargs):
@@ -206,7 +206,7 @@ class OverrideView(InstanceActionView):
     @schema.document(
         operation_id="workflows_instances_override",
         request=schema.OVERRIDE_BODY,
-        responses={200: InstanceSerializer, **schema.errors(400, 403, 404, 409, 415, 503)},
+        responses={200: InstanceSerializer, **schema.errors(400, 403, 404, 409, 413, 415, 503)},
         examples=[schema.OVERRIDE_EXAMPLE],
     )
     def post(self, request, *args, **kwargs):
@@ -287,7 +287,7 @@ class TaskCompleteView(TaskView):
     @schema.document(
         operation_id="tasks_complete",
         request=schema.FIELDS_BODY,
-        responses={200: TaskDetailSerializer, **schema.errors(400, 403, 404, 409, 415, 503)},
+        responses={200: TaskDetailSerializer, **schema.errors(400, 403, 404, 409, 413, 415, 503)},
         examples=[schema.COMPLETE_EXAMPLE],
     )
     def post(self, request, *args, **kwargs):
