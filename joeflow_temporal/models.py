@@ -178,7 +178,11 @@ class Workflow(models.Model, metaclass=WorkflowBase):
         return client.query_state(self)
 
     def override(self, next_tasks: list[str], user=None) -> "Task":
-        """Cancel the open tasks, record an ``override`` task and start ``next_tasks`` after it."""
+        """Cancel the open tasks, record an ``override`` task and start ``next_tasks`` after it.
+
+        From then on the instance walks the class's current graph (the one ``next_tasks`` are
+        checked against), which moves an instance started before a deploy onto the new graph.
+        """
         graph = self.get_graph_spec()
         unknown = [name for name in next_tasks if name not in graph.nodes]
         if unknown:
@@ -200,7 +204,9 @@ class Workflow(models.Model, metaclass=WorkflowBase):
             )
             override.parent_task_set.set(open_tasks)
             client.signal(
-                self, names.OVERRIDE, OverrideRequest(task_id=override.pk, next_tasks=next_tasks)
+                self,
+                names.OVERRIDE,
+                OverrideRequest(task_id=override.pk, next_tasks=next_tasks, graph=graph),
             )
         return override
 

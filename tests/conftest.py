@@ -32,14 +32,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+SQLITE_PRAGMAS = ["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"]
+"""The dev server's SQLite file in WAL mode: several times the throughput of its default."""
+
+
 def dev_server_args(*extra: str) -> list[str]:
     return [
         "--dynamic-config-value",
         f"limit.historyCount.suggestContinueAsNew={CONTINUE_AS_NEW_SUGGESTED_AT}",
-        "--sqlite-pragma",
-        "journal_mode=wal",
-        "--sqlite-pragma",
-        "synchronous=normal",
+        *SQLITE_PRAGMAS,
         *extra,
     ]
 

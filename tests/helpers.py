@@ -53,3 +53,20 @@ def tasks(workflow) -> list[tuple[str, str]]:
 
 def parents(task) -> list[str]:
     return sorted(task.parent_task_set.values_list("name", flat=True))
+
+
+def runs_of(workflow) -> list[tuple[object, int]]:
+    """Every run of the instance's execution, newest first, with its history length."""
+
+    async def collect():
+        client = await engine_client.get_client()
+        query = f"WorkflowId = '{workflow.temporal_workflow_id}'"
+        runs = []
+        async for execution in client.list_workflows(query):
+            history = await client.get_workflow_handle(
+                execution.id, run_id=execution.run_id
+            ).fetch_history()
+            runs.append((execution, len(history.events)))
+        return runs
+
+    return engine_client.run(collect(), timeout=60)

@@ -7,26 +7,10 @@ from temporalio.client import WorkflowExecutionStatus
 from joeflow_temporal import client as engine_client
 from joeflow_temporal.models import Task
 from tests.conftest import CONTINUE_AS_NEW_SUGGESTED_AT
-from tests.helpers import handle, parents, result, wait_until
+from tests.helpers import handle, parents, result, runs_of, wait_until
 from tests.testapp import models
 
 ITERATIONS = 200
-
-
-def runs_of(workflow):
-    async def collect():
-        client = await engine_client.get_client()
-        query = f"WorkflowId = '{workflow.temporal_workflow_id}'"
-        runs = [execution async for execution in client.list_workflows(query)]
-        lengths = []
-        for execution in runs:
-            history = await client.get_workflow_handle(
-                execution.id, run_id=execution.run_id
-            ).fetch_history()
-            lengths.append(len(history.events))
-        return runs, lengths
-
-    return engine_client.run(collect(), timeout=60)
 
 
 def test_long_loop_with_a_human_task_open_across_runs(worker):
@@ -56,7 +40,7 @@ def test_long_loop_with_a_human_task_open_across_runs(worker):
     assert pause.completed - pause.created >= timedelta(seconds=2.9), "timer kept across runs"
     assert not workflow.task_set.open().exists()
 
-    runs, lengths = runs_of(workflow)
+    runs, lengths = zip(*runs_of(workflow), strict=True)
     assert final["run"] == len(runs) > 3
     statuses = sorted({run.status for run in runs})
     assert statuses == sorted(

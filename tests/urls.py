@@ -10,4 +10,5 @@ urlpatterns = [
     path("loop/", include(models.LongLoopWorkflow.urls())),
     path("guarded/", include(models.GuardedWorkflow.urls())),
     path("chaos/", include(models.ChaosHumanWorkflow.urls())),
+    path("deploy/", include(models.DeployWorkflow.urls())),
 ]

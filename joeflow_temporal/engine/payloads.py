@@ -88,3 +88,6 @@ class OverrideRequest(BaseModel):
 
     task_id: int
     next_tasks: list[str]
+    graph: Graph | None = None
+    """The class's current graph: from the override on, the instance walks it (after a deploy,
+    the way to move a running instance onto the new graph)."""

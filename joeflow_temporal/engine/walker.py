@@ -211,6 +211,9 @@ class JoeflowWalker:
             await self._drop_open_tasks()
             requests = await self._committed_overrides()
         for request in requests:
+            if request.graph is not None:
+                self._graph = request.graph
+                self._input = self._input.model_copy(update={"graph": request.graph})
             override = OpenTask(
                 key=f"override:{request.task_id}",
                 name="override",

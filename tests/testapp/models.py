@@ -1,11 +1,13 @@
 """Workflows that exercise one engine semantic each."""
 
+import os
 import time
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import OperationalError, models, transaction
+from django.utils import timezone
 
 from joeflow_temporal import tasks
 from joeflow_temporal.models import Workflow
@@ -392,7 +394,103 @@ class ChaosSplitWorkflow(Chaos):
     def end(self, task):
         self.apply_effect(task)
 
-    edges = [(start, split), (split, left), (split, right), (left, join), (right, join), (join, end)]
+    edges = [
+        (start, split),
+        (split, left),
+        (split, right),
+        (left, join),
+        (right, join),
+        (join, end),
+    ]
 
     class Meta:
         proxy = True
+
+
+class SelfLoopWorkflow(Counter):
+    """One machine task per iteration, ``target`` iterations: the long-loop scenario."""
+
+    start = tasks.Start()
+
+    def increment(self):
+        self.count += 1
+        self.save(update_fields=["count"])
+        return [self.increment] if self.count < self.target else [self.done]
+
+    def done(self):
+        pass
+
+    edges = [(start, increment), (increment, increment), (increment, done)]
+
+    class Meta:
+        proxy = True
+
+
+class DayPollWorkflow(Counter):
+    """``arrived`` returns False until ``target`` milliseconds have passed since the start."""
+
+    start = tasks.Start()
+
+    def arrived(self):
+        self.count += 1
+        self.save(update_fields=["count"])
+        return timezone.now() - self.created >= timedelta(milliseconds=self.target)
+
+    def done(self):
+        pass
+
+    edges = [(start, arrived), (arrived, done)]
+
+    class Meta:
+        proxy = True
+
+
+class DeployWorkflow(Counter):
+    """A class that a deploy changes while instances run (see ``deploy_v2``)."""
+
+    start = tasks.Start()
+    approve = tasks.UpdateView(fields=["flag"])
+
+    def notify(self):
+        self.choice += "notify,"
+        self.save(update_fields=["choice"])
+
+    def legacy(self):
+        self.choice += "legacy,"
+        self.save(update_fields=["choice"])
+
+    def end(self):
+        pass
+
+    edges = [(start, approve), (approve, notify), (notify, legacy), (legacy, end)]
+
+    class Meta:
+        proxy = True
+
+
+def audit(self):
+    self.choice += "audit,"
+    self.save(update_fields=["choice"])
+
+
+def deploy_v2_changes(cls=DeployWorkflow) -> dict:
+    """The second deploy of ``DeployWorkflow``: ``legacy`` removed, ``audit`` added, rewired."""
+    nodes = vars(cls)
+    start, approve, notify, end = (nodes[name] for name in ["start", "approve", "notify", "end"])
+    return {
+        "legacy": None,
+        "audit": audit,
+        "edges": [(start, approve), (approve, audit), (audit, notify), (notify, end)],
+    }
+
+
+def deploy_v2(cls=DeployWorkflow) -> None:
+    for name, value in deploy_v2_changes(cls).items():
+        if value is None:
+            delattr(cls, name)
+        else:
+            setattr(cls, name, value)
+
+
+if os.environ.get("JOEFLOW_TEST_DEPLOY") == "2":
+    deploy_v2()
