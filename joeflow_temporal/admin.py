@@ -10,6 +10,7 @@ from joeflow_temporal import conf
 from joeflow_temporal.exceptions import InstanceNotRunning, TaskNotScheduled, TemporalUnavailable
 from joeflow_temporal.forms import OverrideForm
 from joeflow_temporal.models import Task
+from joeflow_temporal.views import pk_fits
 
 
 class WorkflowClassFilter(admin.SimpleListFilter):
@@ -172,6 +173,11 @@ class WorkflowAdmin(admin.ModelAdmin):
         queryset = self.model.instances()
         ordering = self.get_ordering(request)
         return queryset.order_by(*ordering) if ordering else queryset
+
+    def get_object(self, request, object_id, from_field=None):
+        if from_field is None and not pk_fits(self.model, object_id):
+            return None  # the admin's "does not exist" page, not a 500
+        return super().get_object(request, object_id, from_field)
 
     def get_form(self, request, obj=None, **kwargs):
         """Offer the override (choose next tasks) to users with the ``override`` permission."""

@@ -10,8 +10,8 @@ import uuid
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
-from django.http import HttpResponseRedirect
+from django.db import connection, transaction
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.views import generic
@@ -142,11 +142,33 @@ class StartViewMixin(TaskViewMixin):
         return HttpResponseRedirect(self.get_success_url())
 
 
+def pk_fits(model, pk) -> bool:
+    """Whether ``pk`` fits the model's primary key column (an id from a URL can be any length).
+
+    Django guards integer lookups against overflow, but not a parent link, the primary key of a
+    workflow model that extends another: SQLite's driver then raises ``OverflowError`` (a 500).
+    """
+    try:
+        value = int(pk)
+    except (TypeError, ValueError):
+        return True  # not a number: the lookup itself says no
+    field = model._meta.pk
+    while field.remote_field is not None:
+        field = field.target_field
+    low, high = connection.ops.integer_field_range(field.get_internal_type())
+    return (low is None or value >= low) and (high is None or value <= high)
+
+
 class WorkflowInstanceMixin:
     """Pages of one instance: only instances of this class (proxies share a table)."""
 
     def get_queryset(self):
         return self.model.instances()
+
+    def get_object(self, queryset=None):
+        if not pk_fits(self.model, self.kwargs["pk"]):
+            raise Http404("No such instance.")
+        return super().get_object(queryset)
 
 
 class WorkflowDetailView(WorkflowInstanceMixin, WorkflowTemplateNameViewMixin, generic.DetailView):

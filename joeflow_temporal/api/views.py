@@ -46,6 +46,7 @@ from joeflow_temporal.api.workflows import (
 from joeflow_temporal.exceptions import InstanceNotRunning, TaskNotScheduled
 from joeflow_temporal.models import Task, Workflow
 from joeflow_temporal.registry import get_workflows
+from joeflow_temporal.views import pk_fits
 
 
 class Protected:
@@ -91,6 +92,11 @@ class WorkflowClassMixin:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no URL kwargs
             return Workflow.objects.none()
         return instances_of(self.workflow_class)
+
+    def get_object(self):
+        if not pk_fits(self.workflow_class, self.kwargs["pk"]):
+            raise NotFound("No such instance.")
+        return super().get_object()
 
 
 # Workflow types
