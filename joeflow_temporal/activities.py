@@ -10,6 +10,7 @@ import contextvars
 import functools
 import inspect
 import threading
+import time
 from collections.abc import Iterable
 from contextlib import contextmanager
 
@@ -26,6 +27,7 @@ from joeflow_temporal.engine.payloads import (
     CreateTask,
     MachineOutcome,
     RunMachineTask,
+    TaskRef,
     WorkflowRef,
 )
 from joeflow_temporal.models import Task, Workflow
@@ -109,20 +111,41 @@ def new_task(workflow: Workflow, request: CreateTask) -> Task:
     )
 
 
+CONFIRM_FIRST_PAUSE = 0.05
+CONFIRM_MAX_PAUSE = 1.0
+"""Seconds between two looks for a commit: doubling, so a rolled-back one costs few queries."""
+
+
 @db_activity(names.CONFIRM_TASK)
 def confirm_task(request: ConfirmTask) -> str:
-    """Succeed once a commit announced by a signal is visible; raise (retried) until then."""
-    status = (
-        Task.objects.filter(pk=request.task.task_id, _workflow_id=request.task.workflow.pk)
+    """Succeed once a commit announced by a signal is visible.
+
+    With ``wait``, look again for that long while running, then fail for good: only time a
+    worker spent looking counts, so a confirm that sat in the queue (workers down, every
+    activity slot busy) is never given up unseen.
+    """
+    deadline = time.monotonic() + (request.wait.total_seconds() if request.wait else 0)
+    pause = CONFIRM_FIRST_PAUSE
+    while (status := task_status(request.task)) not in request.statuses:
+        if request.wait is None or time.monotonic() >= deadline:
+            raise ApplicationError(
+                f"Task {request.task.task_id} is {status or 'missing'}, "
+                f"expected {request.statuses}.",
+                type="NotCommittedYet" if request.wait is None else "NeverCommitted",
+                non_retryable=request.wait is not None,
+            )
+        activity.heartbeat()
+        time.sleep(pause)
+        pause = min(2 * pause, CONFIRM_MAX_PAUSE)
+    return status
+
+
+def task_status(ref: TaskRef) -> str | None:
+    return (
+        Task.objects.filter(pk=ref.task_id, _workflow_id=ref.workflow.pk)
         .values_list("status", flat=True)
         .first()
     )
-    if status not in request.statuses:
-        raise ApplicationError(
-            f"Task {request.task.task_id} is {status or 'missing'}, expected {request.statuses}.",
-            type="NotCommittedYet",
-        )
-    return status
 
 
 @db_activity(names.RUN_MACHINE_TASK)

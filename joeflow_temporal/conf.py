@@ -20,7 +20,7 @@ DEFAULTS = {
     "JOEFLOW_TEMPORAL_TASK_TIMEOUT": timedelta(minutes=30),
     # A machine task whose worker stops heartbeating for this long is retried elsewhere.
     "JOEFLOW_TEMPORAL_HEARTBEAT_TIMEOUT": timedelta(seconds=30),
-    # How long the engine waits for the commit a signal announced before ignoring the signal.
+    # How long a worker looks for the commit a signal announced before ignoring the signal.
     "JOEFLOW_TEMPORAL_CONFIRM_TIMEOUT": timedelta(seconds=30),
     # Run machine tasks as local activities (in the walker's worker, no task-queue round trip):
     # several times the throughput, for workflows whose machine tasks all take seconds at most.

@@ -74,7 +74,10 @@ class MachineOutcome(BaseModel):
 class ConfirmTask(BaseModel):
     task: TaskRef
     statuses: list[str]
-    """Succeed once the Task row has one of these statuses; retried (bounded) until then."""
+    """Succeed once the Task row has one of these statuses."""
+    wait: timedelta | None = None
+    """Keep looking this long within one run, then fail for good. ``None`` (walkers from before
+    that): look once and fail retryably; the walker's timeout bounds the retries."""
 
 
 class CancelTasks(BaseModel):

@@ -34,13 +34,18 @@ MIRROR_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
 CONFIRM_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=100), maximum_interval=timedelta(seconds=2)
 )
-"""Poll for a commit a signal announced, until the config's ``confirm_timeout``."""
+"""Before ``CONFIRM_WHILE_RUNNING``: poll for a commit until the config's ``confirm_timeout``."""
 
 CONFIRM_OVERRIDE_FIRST = "confirm-override-before-dropping-tasks"
 """Patch id: overrides are confirmed before the open tasks are dropped (was: after)."""
 ONE_ACTIVITY_PER_STEP = "one-activity-per-machine-step"
 """Patch id: a machine task's first run creates its row (was: a create activity before it),
 and mirror-only writes are local activities (were: regular ones)."""
+
+CONFIRM_WHILE_RUNNING = "confirm-looks-while-running"
+"""Patch id: the confirm activity looks for the commit for ``confirm_timeout`` while it runs and
+is retried through worker losses (was: a schedule-to-close timeout, which also counted the time
+it waited for a worker, so a late worker dropped starts and completions for good)."""
 
 RUN_HISTORY_LIMIT = 4_000
 """Continue as new at this many events even before the server suggests it: the server only
@@ -417,13 +422,23 @@ class JoeflowWalker:
             return None
 
     async def _confirm(self, confirm: ConfirmTask) -> str:
+        config = self._input.config
+        if not workflow.patched(CONFIRM_WHILE_RUNNING):
+            return await workflow.execute_activity(
+                names.CONFIRM_TASK,
+                confirm,
+                result_type=str,
+                start_to_close_timeout=MIRROR_TIMEOUT,
+                schedule_to_close_timeout=config.confirm_timeout,
+                retry_policy=CONFIRM_RETRY,
+            )
         return await workflow.execute_activity(
             names.CONFIRM_TASK,
-            confirm,
+            confirm.model_copy(update={"wait": config.confirm_timeout}),
             result_type=str,
-            start_to_close_timeout=MIRROR_TIMEOUT,
-            schedule_to_close_timeout=self._input.config.confirm_timeout,
-            retry_policy=CONFIRM_RETRY,
+            start_to_close_timeout=config.confirm_timeout + MIRROR_TIMEOUT,
+            heartbeat_timeout=config.heartbeat_timeout,
+            retry_policy=MIRROR_RETRY,
         )
 
     # State transitions (synchronous: no await between reading and writing the state)
