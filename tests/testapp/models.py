@@ -308,6 +308,9 @@ class Effect(models.Model):
     task = models.ForeignKey("joeflow_temporal.Task", on_delete=models.CASCADE, related_name="+")
     task_name = models.CharField(max_length=255)
 
+    def __str__(self):
+        return f"{self.task_name} of {self.workflow_id}"
+
 
 class ChaosMachineWorkflow(Chaos):
     start = tasks.Start()
