@@ -34,7 +34,17 @@ def test_the_openapi_document_is_valid_and_documents_bodies_and_errors(admin_cli
     validate(document)
     assert {path: set(ops) - {"parameters"} for path, ops in document["paths"].items()} == PATHS
     complete = document["paths"]["/api/tasks/{id}/complete/"]["post"]
-    assert set(complete["responses"]) == {"200", "400", "401", "403", "404", "409", "413", "415", "503"}
+    assert set(complete["responses"]) == {
+        "200",
+        "400",
+        "401",
+        "403",
+        "404",
+        "409",
+        "413",
+        "415",
+        "503",
+    }
     assert "application/json" in complete["requestBody"]["content"]
     assert complete["responses"]["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/TaskDetail"
