@@ -37,10 +37,10 @@ from tests.test_worker_command import ROOT, database_url
 from tests.testapp import models
 
 INSTANCES = 50
-KILLS = 8
-STARTING_ROUNDS = 7
+KILLS = 6
+STARTING_ROUNDS = 5
 """Instances start in batches before the first rounds, so kills find them at every stage."""
-ALIVE_SECONDS = (0.3, 2.5)
+ALIVE_SECONDS = (0.5, 2.5)
 DEAD_SECONDS = (0.0, 1.0)
 RECOVERY_TIMEOUT = 240
 """Generous: what a kill cut off is retried after its timeout (heartbeat, sticky queue, task)."""
