@@ -11,13 +11,20 @@
   retried until the database is back; no task is failed and no signal is lost.
 """
 
+import asyncio
+import os
 import signal
 import socket
 import subprocess
+import sys
+import threading
+import time
+import uuid
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.db import connection, transaction
 from django.urls import reverse
 from temporalio.client import Client
 
@@ -25,7 +32,8 @@ from joeflow_temporal import client as engine_client
 from joeflow_temporal.models import Task
 from tests.api_helpers import client_for, instance_url, post, start_url, task_url
 from tests.conftest import RunningWorker, dev_server_args, free_port, temporal_binary
-from tests.helpers import result, tasks, wait_until
+from tests.helpers import describe, result, tasks, wait_until
+from tests.test_worker_command import ROOT, database_url
 from tests.testapp import models
 
 LOOP_LENGTH = 25
@@ -211,3 +219,209 @@ def test_temporal_restart_loses_nothing(own_server, own_worker, client, boss, se
     everything = Task.objects.filter(_workflow_id__in=[w.pk for w in ended])
     assert not everything.filter(status__in=[Task.SCHEDULED, Task.FAILED]).exists()
     assert not Task.objects.exclude(exception="").exists()
+
+
+class DatabaseProxy:
+    """A TCP proxy in front of PostgreSQL that can refuse new connections and drop open ones."""
+
+    def __init__(self, host: str, port: int):
+        self.target = (host, port)
+        self.port = free_port()
+        self.loop = asyncio.new_event_loop()
+        self.pipes: set[asyncio.StreamWriter] = set()
+        self.server = None
+        threading.Thread(target=self.loop.run_forever, name="db-proxy", daemon=True).start()
+
+    def run(self, coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(30)
+
+    def accept(self) -> None:
+        self.run(self._listen())
+
+    def refuse(self) -> None:
+        self.run(self._close())
+
+    async def _listen(self):
+        self.server = await asyncio.start_server(
+            self._connect, "127.0.0.1", self.port, reuse_address=True
+        )
+
+    async def _close(self):
+        self.server.close()
+        await self.server.wait_closed()
+        for writer in list(self.pipes):
+            writer.transport.abort()
+
+    async def _connect(self, client_reader, client_writer):
+        server_reader, server_writer = await asyncio.open_connection(*self.target)
+        self.pipes |= {client_writer, server_writer}
+        await asyncio.gather(
+            self._copy(client_reader, server_writer), self._copy(server_reader, client_writer)
+        )
+
+    async def _copy(self, reader, writer):
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except OSError:
+            pass
+        finally:
+            self.pipes.discard(writer)
+            writer.transport.abort()
+
+
+class ProxyOutage:
+    """PostgreSQL unreachable for the worker: its connections refused and dropped.
+
+    The test's own connection goes to the database directly, as a web server's would.
+    """
+
+    def __init__(self):
+        db = connection.settings_dict
+        self.proxy = DatabaseProxy(db["HOST"] or "127.0.0.1", int(db["PORT"] or 5432))
+        self.proxy.accept()
+        self.worker_env = {
+            "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@127.0.0.1:"
+            f"{self.proxy.port}/{db['NAME']}",
+            "DATABASE_CONN_MAX_AGE": "60",  # persistent connections must recover too
+        }
+
+    def begin(self) -> None:
+        self.proxy.refuse()
+
+    def end(self) -> None:
+        self.proxy.accept()
+
+
+class LockOutage:
+    """The SQLite file under an exclusive lock of the test's connection: the worker's reads and
+    writes see "database is locked", while the test (as the one holding it) still writes."""
+
+    worker_env = {"SQLITE_TIMEOUT": "0.5"}
+
+    def begin(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA locking_mode=EXCLUSIVE")
+        with transaction.atomic(), connection.cursor() as cursor:
+            # A write takes the lock, and exclusive mode keeps it after the commit.
+            cursor.execute("UPDATE django_content_type SET model = model")
+
+    def end(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA locking_mode=NORMAL")
+            cursor.execute("SELECT 1 FROM django_content_type LIMIT 1")  # releases the lock
+
+
+OUTAGE_CONFIRM_TIMEOUTS = 2.5
+"""The outage outlasts the confirmation bound (JOEFLOW_TEMPORAL_CONFIRM_TIMEOUT) this often."""
+
+
+@pytest.fixture
+def outage(transactional_db):
+    if connection.vendor == "sqlite":
+        return LockOutage()
+    return ProxyOutage()
+
+
+@pytest.fixture
+def worker_process(temporal_server, settings, outage, tmp_path):
+    """``manage.py temporal_worker`` whose database connections the outage cuts.
+
+    Its output goes to a file: a pipe nobody reads fills up with the outage's retry warnings
+    and stalls the worker.
+    """
+    task_queue = f"outage-{uuid.uuid4().hex[:8]}"
+    settings.JOEFLOW_TEMPORAL_TASK_QUEUE = task_queue
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": database_url(),
+        "JOEFLOW_TEMPORAL_ADDRESS": temporal_server,
+        "JOEFLOW_TEMPORAL_TASK_QUEUE": task_queue,
+        "PYTHONUNBUFFERED": "1",
+        **outage.worker_env,
+    }
+    log = tmp_path / "worker.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "temporal_worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    process.log = log
+    wait_until(lambda: process.poll() is None and "Worker polling" in log.read_text(), timeout=60)
+    yield process
+    process.terminate()
+    process.wait(timeout=60)
+
+
+def confirm_attempts(workflow) -> int:
+    """Attempts of the confirmation the instance now waits on (0: none pending)."""
+    pending = describe(workflow).raw_description.pending_activities
+    return max(
+        (a.attempt for a in pending if a.activity_type.name == "joeflow.confirm_task"), default=0
+    )
+
+
+@pytest.mark.slow
+def test_database_outage_is_waited_out(worker_process, outage, settings):
+    """Whatever the worker could not read or write meanwhile is retried until the database is
+    back, however long that takes: a completion, a start or an override committed during the
+    outage is never dropped as "not committed" (it was committed, just not readable)."""
+    completed = models.HumanWorkflow.start_with("start", {"choice": "completed"})
+    overridden = models.HumanWorkflow.start_with("start", {"choice": "overridden"})
+    edit = scheduled(completed, "edit")
+    scheduled(overridden, "edit")
+    poll = models.PollWorkflow.start()
+    wait_until(lambda: models.PollWorkflow.objects.get(pk=poll.pk).count >= 1)
+    chain = models.LoopWorkflow.start(target=LOOP_LENGTH)
+    wait_until(lambda: models.LoopWorkflow.objects.get(pk=chain.pk).count >= 2)
+
+    outage.begin()
+    try:
+        edit.complete()
+        overridden.override(["end"])
+        started = models.LinearWorkflow.start()
+        human_started = models.HumanWorkflow.start_with("start", {"choice": "started"})
+        for waiting in [completed, overridden, started, human_started]:
+            wait_until(lambda w=waiting: confirm_attempts(w) >= 2)
+        time.sleep(
+            OUTAGE_CONFIRM_TIMEOUTS * settings.JOEFLOW_TEMPORAL_CONFIRM_TIMEOUT.total_seconds()
+        )
+        assert models.LoopWorkflow.objects.get(pk=chain.pk).count < LOOP_LENGTH, "hit mid-run"
+    finally:
+        outage.end()
+    models.PollWorkflow.objects.filter(pk=poll.pk).update(flag=True)
+
+    for workflow in [completed, overridden, started, poll, chain]:
+        result(workflow)
+    scheduled(human_started, "edit")
+    assert tasks(human_started) == [("start", "succeeded"), ("edit", "scheduled")]
+    assert tasks(completed) == [("start", "succeeded"), ("edit", "succeeded"), ("end", "succeeded")]
+    assert tasks(overridden) == [
+        ("start", "succeeded"),
+        ("edit", "canceled"),
+        ("override", "succeeded"),
+        ("end", "succeeded"),
+    ]
+    assert tasks(started) == [
+        ("start", "succeeded"),
+        ("first", "succeeded"),
+        ("second", "succeeded"),
+        ("end", "succeeded"),
+    ]
+    chain.refresh_from_db()
+    assert chain.count == LOOP_LENGTH, "no step lost or applied twice"
+    assert [name for name, _ in tasks(chain)].count("increment") == LOOP_LENGTH
+    assert tasks(poll)[-1] == ("done", "succeeded")
+    assert not Task.objects.filter(status=Task.FAILED).exists()
+    assert not Task.objects.exclude(exception="").exists()
+
+    after = models.LinearWorkflow.start()
+    result(after)
+    assert tasks(after)[-1] == ("end", "succeeded"), "the worker's connections recovered"
+    assert worker_process.poll() is None
+    assert "OperationalError" in worker_process.log.read_text(), "the worker saw the outage"
