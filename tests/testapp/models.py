@@ -7,7 +7,6 @@ from datetime import timedelta
 from django.contrib.auth import get_user_model
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import OperationalError, models, transaction
-from django.utils import timezone
 
 from joeflow_temporal import tasks
 from joeflow_temporal.models import Workflow
@@ -429,15 +428,15 @@ class SelfLoopWorkflow(Counter):
         proxy = True
 
 
-class DayPollWorkflow(Counter):
-    """``arrived`` returns False until ``target`` milliseconds have passed since the start."""
+class LongPollWorkflow(Counter):
+    """``arrived`` returns False until it has run ``target`` times."""
 
     start = tasks.Start()
 
     def arrived(self):
         self.count += 1
         self.save(update_fields=["count"])
-        return timezone.now() - self.created >= timedelta(milliseconds=self.target)
+        return self.count >= self.target
 
     def done(self):
         pass
