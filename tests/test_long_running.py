@@ -54,6 +54,7 @@ def production_limits_server(settings):
 
 
 @pytest.mark.slow
+@pytest.mark.once
 def test_a_loop_of_ten_thousand_iterations(
     production_limits_server, task_queue, transactional_db, tmp_path, settings
 ):
