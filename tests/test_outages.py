@@ -293,6 +293,10 @@ class ProxyOutage:
     def end(self) -> None:
         self.proxy.accept()
 
+    def close(self) -> None:
+        self.proxy.refuse()
+        self.proxy.loop.call_soon_threadsafe(self.proxy.loop.stop)
+
 
 class LockOutage:
     """The SQLite file under an exclusive lock of the test's connection: the worker's reads and
@@ -303,14 +307,20 @@ class LockOutage:
     def begin(self) -> None:
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA locking_mode=EXCLUSIVE")
-        with transaction.atomic(), connection.cursor() as cursor:
-            # A write takes the lock, and exclusive mode keeps it after the commit.
-            cursor.execute("UPDATE django_content_type SET model = model")
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                # A write takes the lock, and exclusive mode keeps it after the commit.
+                cursor.execute("UPDATE django_content_type SET model = model")
+        except Exception:
+            self.end()  # never leave the session's connection in exclusive mode
+            raise
 
     def end(self) -> None:
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA locking_mode=NORMAL")
             cursor.execute("SELECT 1 FROM django_content_type LIMIT 1")  # releases the lock
+
+    close = end
 
 
 OUTAGE_CONFIRM_TIMEOUTS = 2.5
@@ -319,9 +329,9 @@ OUTAGE_CONFIRM_TIMEOUTS = 2.5
 
 @pytest.fixture
 def outage(transactional_db):
-    if connection.vendor == "sqlite":
-        return LockOutage()
-    return ProxyOutage()
+    outage = LockOutage() if connection.vendor == "sqlite" else ProxyOutage()
+    yield outage
+    outage.close()
 
 
 @pytest.fixture
