@@ -1,0 +1,1 @@
+"""Benchmarks: joeflow-temporal against raw temporalio doing the same work (``run.py``)."""
