@@ -14,8 +14,6 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["TEST"] = {
         "NAME": os.path.join(tempfile.gettempdir(), f"joeflow-temporal-test-{os.getpid()}.sqlite3")
     }
-    # A worker subprocess may give up on a lock sooner, to see "database is locked" (outage tests).
-    DATABASES["default"]["OPTIONS"]["timeout"] = float(os.environ.get("SQLITE_TIMEOUT", "30"))
 else:
     # Persistent connections only where a worker subprocess asks for them (outage tests).
     DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("DATABASE_CONN_MAX_AGE", "0"))

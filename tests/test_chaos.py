@@ -13,9 +13,6 @@ property, and ``CHAOS_SEED=<seed>`` replays the same schedule.
 
 import os
 import random
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from contextlib import contextmanager
@@ -33,7 +30,7 @@ from joeflow_temporal.worker import running_worker
 from tests.api_helpers import client_for, post, task_url
 from tests.conftest import RunningWorker
 from tests.helpers import describe, history, result, wait_until
-from tests.test_worker_command import ROOT, database_url
+from tests.processes import WorkerProcess, worker_env
 from tests.testapp import models
 
 INSTANCES = 50
@@ -55,44 +52,29 @@ EXPECTED_TASKS = {
 
 
 class WorkerProcesses:
-    """``manage.py temporal_worker`` subprocesses against the test database, each with a log."""
+    """Worker subprocesses started one after another, each with its own log; counts the kills."""
 
     def __init__(self, env: dict, log_dir):
         self.env = env
         self.log_dir = log_dir
         self.started = 0
         self.killed = 0
-        self.running: list[subprocess.Popen] = []
+        self.running: list[WorkerProcess] = []
 
-    def start(self) -> subprocess.Popen:
+    def start(self) -> WorkerProcess:
         self.started += 1
-        log_path = self.log_dir / f"worker-{self.started}.log"
-        with open(log_path, "w") as log:
-            process = subprocess.Popen(
-                [sys.executable, "manage.py", "temporal_worker"],
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        process.log_path = log_path
-        wait_until(lambda: process.poll() is not None or "Worker polling" in log_path.read_text())
-        assert process.poll() is None, log_path.read_text()[-3000:]
-        self.running.append(process)
-        return process
+        worker = WorkerProcess(self.env, self.log_dir / f"worker-{self.started}.log")
+        self.running.append(worker)
+        return worker
 
-    def kill(self, process: subprocess.Popen) -> None:
-        assert process.poll() is None, process.log_path.read_text()[-3000:]
-        process.send_signal(signal.SIGKILL)
-        process.wait(30)
-        self.running.remove(process)
+    def kill(self, worker: WorkerProcess) -> None:
+        worker.kill()
+        self.running.remove(worker)
         self.killed += 1
 
-    def stop(self, process: subprocess.Popen) -> None:
-        process.send_signal(signal.SIGTERM)
-        process.wait(60)
-        self.running.remove(process)
-        assert process.returncode == 0, process.log_path.read_text()[-3000:]
+    def stop(self, worker: WorkerProcess) -> None:
+        worker.stop()
+        self.running.remove(worker)
 
     def kill_all(self) -> None:
         while self.running:
@@ -134,15 +116,7 @@ def seed(record_property) -> int:
 
 @pytest.fixture
 def workers(temporal_server, task_queue, transactional_db, tmp_path):
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": database_url(),
-        "JOEFLOW_TEMPORAL_ADDRESS": temporal_server,
-        "JOEFLOW_TEMPORAL_TASK_QUEUE": task_queue,
-        "LOG_LEVEL": "WARNING",
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = worker_env(temporal_server, task_queue)
     processes = WorkerProcesses(env, tmp_path)
     yield processes
     processes.kill_all()

@@ -6,25 +6,24 @@
   nothing, and the same submissions work once it is back; the Django-side client and the
   worker reconnect on their own.
 - The database away for a while (PostgreSQL: connections refused and dropped by a proxy in
-  front of the worker; SQLite: the file held under an exclusive lock): machine tasks, mirror
+  front of the worker; SQLite: the file cannot be opened): machine tasks, mirror
   writes and the confirmations of a completion, a start and an override made meanwhile are
   retried until the database is back; no task is failed and no signal is lost.
 """
 
 import asyncio
-import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.db import connection, transaction
+from django.db import connection
 from django.urls import reverse
 from temporalio.client import Client
 
@@ -33,7 +32,7 @@ from joeflow_temporal.models import Task
 from tests.api_helpers import client_for, instance_url, post, start_url, task_url
 from tests.conftest import RunningWorker, dev_server_args, free_port, temporal_binary
 from tests.helpers import describe, result, tasks, wait_until
-from tests.test_worker_command import ROOT, database_url
+from tests.processes import WorkerProcess, worker_env
 from tests.testapp import models
 
 LOOP_LENGTH = 25
@@ -298,29 +297,29 @@ class ProxyOutage:
         self.proxy.loop.call_soon_threadsafe(self.proxy.loop.stop)
 
 
-class LockOutage:
-    """The SQLite file under an exclusive lock of the test's connection: the worker's reads and
-    writes see "database is locked", while the test (as the one holding it) still writes."""
+class UnopenableFileOutage:
+    """SQLite: the worker opens the database file through a directory symlink, which the outage
+    replaces with a plain file, so every connection the worker opens fails ("unable to open
+    database file") until the link is back. The test's own connection uses the real path."""
 
-    worker_env = {"SQLITE_TIMEOUT": "0.5"}
+    def __init__(self, tmp_path):
+        database = Path(connection.settings_dict["NAME"])
+        self.link = tmp_path / "database"
+        self.target = database.parent
+        self.link.symlink_to(self.target)
+        self.worker_env = {"DATABASE_URL": f"sqlite:///{self.link / database.name}"}
 
     def begin(self) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute("PRAGMA locking_mode=EXCLUSIVE")
-        try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                # A write takes the lock, and exclusive mode keeps it after the commit.
-                cursor.execute("UPDATE django_content_type SET model = model")
-        except Exception:
-            self.end()  # never leave the session's connection in exclusive mode
-            raise
+        self.link.unlink()
+        self.link.write_text("where the database's directory was")
 
     def end(self) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute("PRAGMA locking_mode=NORMAL")
-            cursor.execute("SELECT 1 FROM django_content_type LIMIT 1")  # releases the lock
+        self.link.unlink()
+        self.link.symlink_to(self.target)
 
-    close = end
+    def close(self) -> None:
+        if not self.link.is_symlink():
+            self.end()
 
 
 OUTAGE_CONFIRM_TIMEOUTS = 2.5
@@ -328,44 +327,20 @@ OUTAGE_CONFIRM_TIMEOUTS = 2.5
 
 
 @pytest.fixture
-def outage(transactional_db):
-    outage = LockOutage() if connection.vendor == "sqlite" else ProxyOutage()
+def outage(transactional_db, tmp_path):
+    outage = UnopenableFileOutage(tmp_path) if connection.vendor == "sqlite" else ProxyOutage()
     yield outage
     outage.close()
 
 
 @pytest.fixture
 def worker_process(temporal_server, settings, outage, tmp_path):
-    """``manage.py temporal_worker`` whose database connections the outage cuts.
-
-    Its output goes to a file: a pipe nobody reads fills up with the outage's retry warnings
-    and stalls the worker.
-    """
+    """``manage.py temporal_worker`` whose database connections the outage cuts."""
     task_queue = f"outage-{uuid.uuid4().hex[:8]}"
     settings.JOEFLOW_TEMPORAL_TASK_QUEUE = task_queue
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": database_url(),
-        "JOEFLOW_TEMPORAL_ADDRESS": temporal_server,
-        "JOEFLOW_TEMPORAL_TASK_QUEUE": task_queue,
-        "PYTHONUNBUFFERED": "1",
-        **outage.worker_env,
-    }
-    log = tmp_path / "worker.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "temporal_worker"],
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    process.log = log
-    wait_until(lambda: process.poll() is None and "Worker polling" in log.read_text(), timeout=60)
-    yield process
-    process.terminate()
-    process.wait(timeout=60)
+    env = worker_env(temporal_server, task_queue, **outage.worker_env)
+    with WorkerProcess(env, tmp_path / "worker.log") as worker:
+        yield worker
 
 
 def confirm_attempts(workflow) -> int:
@@ -433,5 +408,5 @@ def test_database_outage_is_waited_out(worker_process, outage, settings):
     after = models.LinearWorkflow.start()
     result(after)
     assert tasks(after)[-1] == ("end", "succeeded"), "the worker's connections recovered"
-    assert worker_process.poll() is None
-    assert "OperationalError" in worker_process.log.read_text(), "the worker saw the outage"
+    assert worker_process.alive
+    assert "OperationalError" in worker_process.log(), "the worker saw the outage"

@@ -5,24 +5,12 @@ import signal
 import subprocess
 import sys
 import uuid
-from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from tests.helpers import result, tasks
+from tests.processes import ROOT, database_url
 from tests.testapp import models
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    return (
-        f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
-    )
 
 
 @pytest.fixture
