@@ -1,5 +1,7 @@
 """The REST API on a real Temporal dev server: types, starting, instances, inbox, completing."""
 
+from contextlib import contextmanager
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -7,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django_integration.demo.models import ShippingWorkflow
 from joeflow_temporal.models import Task, Workflow
 from tests.api_helpers import client_for, instance_url, post, start_url, task_url, url
+from tests.conftest import free_port
 from tests.helpers import parents, result, tasks, wait_until
 from tests.testapp import models
 
@@ -430,3 +433,36 @@ def test_options_describes_every_endpoint(worker, admin_user):
         assert response.status_code == 200, (path, response.content)
         assert response.json()["name"]
     assert tasks(workflow) == [("start", "succeeded"), ("edit", "scheduled")]
+
+
+@contextmanager
+def database_unreachable():
+    """The web process's database connection pointed where nothing answers, then restored."""
+    original = dict(connection.settings_dict)
+    connection.close()
+    if connection.vendor == "sqlite":
+        connection.settings_dict["NAME"] = "/nonexistent/joeflow-temporal.sqlite3"
+    else:
+        connection.settings_dict["PORT"] = str(free_port())
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict.update(original)
+
+
+def test_an_unreachable_database_is_a_json_503_and_nothing_is_written(worker, admin_user, caplog):
+    api = client_for(admin_user, password="password")  # pytest-django's admin_user
+
+    with database_unreachable():
+        calls = [
+            api.get(url("task-list")),
+            post(api, start_url(models.HumanWorkflow, "start"), {"choice": "x"}),
+        ]
+
+    assert [response.status_code for response in calls] == [503, 503]
+    assert all(response["Content-Type"] == "application/json" for response in calls)
+    assert calls[0].json() == {"detail": "The database cannot be reached; try again later."}
+    assert "Database unavailable" in caplog.text
+    assert api.get(url("task-list")).status_code == 200, "the connection is back"
+    assert not models.Counter.objects.exists()

@@ -1,6 +1,9 @@
 """JSON errors of the API, and the one place where domain exceptions become HTTP statuses."""
 
+import logging
+
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from rest_framework import status
 from rest_framework.exceptions import APIException
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -24,6 +27,14 @@ class ServiceUnavailable(APIException):
     default_code = "engine_unavailable"
 
 
+class DatabaseUnavailable(APIException):
+    """The database could not be reached (or stayed locked): the transaction rolled back."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The database cannot be reached; try again later."
+    default_code = "database_unavailable"
+
+
 class PayloadTooLarge(APIException):
     """The body is over ``DATA_UPLOAD_MAX_MEMORY_SIZE``: refused before anything is read."""
 
@@ -33,6 +44,8 @@ class PayloadTooLarge(APIException):
 
 
 ENDED = "This workflow instance has ended; it takes no more changes."
+
+logger = logging.getLogger(__name__)
 
 
 def translate(exc: Exception) -> Exception:
@@ -45,12 +58,16 @@ def translate(exc: Exception) -> Exception:
         return ServiceUnavailable()
     if isinstance(exc, RequestDataTooBig):
         return PayloadTooLarge()
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        logger.error("Database unavailable: %s", exc, exc_info=exc)
+        return DatabaseUnavailable()
     return exc
 
 
 def exception_handler(exc, context):
-    """DRF's handler, after translating the domain exceptions (409, 503) and Django's 413.
+    """DRF's handler, after translating the domain exceptions (409, 503), Django's 413 and
+    database outages (503: a transient failure, not the client's fault; logged as an error).
 
-    Django would answer a too large body with its HTML 400 page.
+    Django would answer a too large body with its HTML 400 page, and an outage with a 500.
     """
     return drf_exception_handler(translate(exc), context)
