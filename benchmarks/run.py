@@ -141,6 +141,8 @@ def main() -> int:
         )
         stack.callback(web.stop)
         wait_for_port(web_port, timeout=60, process=web.process)
+        pids = ", ".join(f"{c.name} {c.pid}" for c in [server, *children, web])
+        print(f"Processes: {pids}; logs in {tmp}", file=sys.stderr)
 
         from temporalio.client import Client
 

@@ -389,8 +389,13 @@ def inbox(bench: Bench) -> Row:
             if status != 200 or body["count"] < n:
                 raise RuntimeError(f"inbox answered {status}: {str(body)[:300]}")
     row.p50_ms, row.p95_ms = latency_ms(durations)
-    fill_usage(row, usage, bench.joeflow_worker)
-    row.details = {"open_tasks": n, "requests": requests, "page_size": len(body["results"])}
+    row.details = {
+        "open_tasks": n,
+        "requests": requests,
+        "page_size": len(body["results"]),
+        "web_rss_mib": usage.peak_rss[bench.web.name] / MIB,
+        "cpu_seconds": {name: round(cpu, 2) for name, cpu in usage.cpu.items()},
+    }
     return row
 
 
