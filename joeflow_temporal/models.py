@@ -240,6 +240,7 @@ def compile_graph(cls: type[Workflow]) -> Graph:
             kind=kind,
             wait=getattr(obj, "duration", None) if kind == "wait" else None,
             join=tuple(getattr(obj, "parents", ())) if kind == "join" else (),
+            local_activity=bool(getattr(obj, "local_activity", False)),
         )
     edges = tuple((node_name(start), node_name(end)) for start, end in cls.edges)
     return Graph(label=cls.label(), nodes=nodes, edges=edges)

@@ -31,6 +31,7 @@ def test_task_exports():
         "StartView",
         "UpdateView",
         "Wait",
+        "local_activity",
     ]
 
 

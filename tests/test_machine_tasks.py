@@ -106,3 +106,31 @@ def test_loop_runs_the_same_task_again_and_again(worker):
     assert tasks(workflow)[-1] == ("done", "succeeded")
     second = workflow.task_set.filter(name="increment").order_by("pk")[1]
     assert parents(second) == ["again"]
+
+
+def test_a_task_marked_local_runs_as_a_local_activity(worker):
+    workflow = models.LocalStepWorkflow.start()
+
+    result(workflow)
+
+    workflow.refresh_from_db()
+    assert workflow.count == 11
+    assert tasks(workflow) == [
+        ("start", "succeeded"),
+        ("quick", "succeeded"),
+        ("thorough", "succeeded"),
+    ]
+    events = history(workflow).events
+    scheduled = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+    assert scheduled.count("joeflow.run_machine_task") == 1, "thorough only"
+    local_runs = [
+        e
+        for e in events
+        if e.HasField("marker_recorded_event_attributes")
+        and b"joeflow.run_machine_task" in e.marker_recorded_event_attributes.SerializeToString()
+    ]
+    assert len(local_runs) == 1, "quick, as a local activity"

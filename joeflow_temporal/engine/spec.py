@@ -24,6 +24,8 @@ class Node(BaseModel):
     """How long a ``Wait`` node waits, measured from the creation of its task."""
     join: tuple[str, ...] = ()
     """The parents a ``Join`` node waits for."""
+    local_activity: bool = False
+    """A method that runs as a local activity (``tasks.local_activity``)."""
 
 
 class Graph(BaseModel):

@@ -348,7 +348,8 @@ class JoeflowWalker:
             create=self._create_request(task, "machine") if task.id is None else None,
             node_names=list(self._graph.nodes),
         )
-        if config.local_activities and self._one_activity_per_step:
+        local = config.local_activities or self._graph.nodes[task.name].local_activity
+        if local and self._one_activity_per_step:
             outcome = await self._local_activity(
                 names.RUN_MACHINE_TASK,
                 request,

@@ -496,3 +496,23 @@ def deploy_v2(cls=DeployWorkflow) -> None:
 
 if os.environ.get("JOEFLOW_TEST_DEPLOY") == "2":
     deploy_v2()
+
+
+class LocalStepWorkflow(Counter):
+    """``quick`` is marked to run as a local activity; ``thorough`` is a regular activity."""
+
+    start = tasks.Start()
+
+    @tasks.local_activity
+    def quick(self):
+        self.count += 1
+        self.save(update_fields=["count"])
+
+    def thorough(self):
+        self.count += 10
+        self.save(update_fields=["count"])
+
+    edges = [(start, quick), (quick, thorough)]
+
+    class Meta:
+        proxy = True
