@@ -135,7 +135,7 @@ def run_instances(
     row.p50_ms, row.p95_ms = latency_ms(latencies)
     row.events_per_instance = statistics.median(lengths)
     fill_usage(row, usage, worker)
-    row.details = {"instances": n, "steps_per_instance": steps, "seconds": seconds}
+    row.details |= {"instances": n, "steps_per_instance": steps, "seconds": seconds}
     return row
 
 
@@ -314,7 +314,7 @@ def human_round_trip(bench: Bench) -> Row:
     row.p50_ms, row.p95_ms = latency_ms(round_trips)
     row.events_per_instance = bench.loop.run(bench.history_length(instance.temporal_workflow_id))
     fill_usage(row, usage, bench.joeflow_worker)
-    row.details = {
+    row.details |= {
         "round_trips": n,
         "complete_response_p50_ms": latency_ms(responses)[0],
         "complete_response_p95_ms": latency_ms(responses)[1],
@@ -347,7 +347,7 @@ def long_loop(bench: Bench) -> Row:
     row.p50_ms = row.p95_ms = None
     row.events_per_instance = sum(runs)
     fill_usage(row, usage, bench.joeflow_worker)
-    row.details = {
+    row.details |= {
         "iterations": n,
         "seconds": seconds,
         "runs": len(runs),
@@ -389,7 +389,7 @@ def inbox(bench: Bench) -> Row:
             if status != 200 or body["count"] < n:
                 raise RuntimeError(f"inbox answered {status}: {str(body)[:300]}")
     row.p50_ms, row.p95_ms = latency_ms(durations)
-    row.details = {
+    row.details |= {
         "open_tasks": n,
         "requests": requests,
         "page_size": len(body["results"]),
