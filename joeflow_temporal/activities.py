@@ -111,7 +111,7 @@ def new_task(workflow: Workflow, request: CreateTask) -> Task:
     )
 
 
-CONFIRM_FIRST_PAUSE = 0.05
+CONFIRM_FIRST_PAUSE = 0.01
 CONFIRM_MAX_PAUSE = 1.0
 """Seconds between two looks for a commit: doubling, so a rolled-back one costs few queries."""
 
@@ -156,12 +156,12 @@ def run_machine_task(request: RunMachineTask) -> MachineOutcome:
     that finds the outcome already committed returns it without running the method again.
     """
     with transaction.atomic():
-        task = locked_machine_task(request)
+        task, workflow = locked_machine_task(request)
         if task.status == Task.SUCCEEDED:
             return MachineOutcome(status="succeeded", next_tasks=task.next_tasks, task_id=task.pk)
         if task.status == Task.CANCELED:
             return MachineOutcome(status="canceled", task_id=task.pk)
-        workflow = load_workflow(request.workflow, lock=True)
+        workflow = workflow or load_workflow(request.workflow, lock=True)
         try:
             with transaction.atomic(), heartbeating():
                 result = call_machine_task(workflow, task)
@@ -177,19 +177,18 @@ def run_machine_task(request: RunMachineTask) -> MachineOutcome:
         return MachineOutcome(status="succeeded", next_tasks=next_tasks, task_id=task.pk)
 
 
-def locked_machine_task(request: RunMachineTask) -> Task:
-    """The Task row to run, locked; created first (idempotently, by key) on a first run."""
+def locked_machine_task(request: RunMachineTask) -> tuple[Task, Workflow | None]:
+    """The Task row to run, locked; on a first run, the instance is locked and the row created
+    (idempotently, by key) under that lock, and the instance is returned too."""
     if request.task_id is not None:
-        return Task.objects.select_for_update().get(pk=request.task_id)
+        return Task.objects.select_for_update().get(pk=request.task_id), None
     create = request.create
-    found = (
-        Task.objects.select_for_update().filter(_workflow_id=create.workflow.pk, key=create.key)
-    ).first()
-    if found is not None:
-        return found
-    task = new_task(load_workflow(create.workflow), create)
-    task.parent_task_set.add(*create.parent_ids)
-    return task
+    workflow = load_workflow(create.workflow, lock=True)
+    task = Task.objects.filter(_workflow_id=workflow.pk, key=create.key).first()
+    if task is None:
+        task = new_task(workflow, create)
+        task.parent_task_set.add(*create.parent_ids)
+    return task, workflow
 
 
 @db_activity(names.CANCEL_TASKS)

@@ -6,6 +6,15 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from joeflow_temporal.engine.walker import JoeflowWalker
 
+PURE_MODULES = [
+    "joeflow_temporal.engine.names",
+    "joeflow_temporal.engine.payloads",
+    "joeflow_temporal.engine.spec",
+    "joeflow_temporal.engine.state",
+]
+"""Constants and pydantic models only: imported once, not again in the sandbox of every new run,
+where building the models cost more than a short run does. The walker stays sandboxed."""
+
 
 class EnginePlugin(SimplePlugin):
     """Pydantic payloads and the walker workflow; the Django side adds the activities."""
@@ -17,6 +26,8 @@ class EnginePlugin(SimplePlugin):
             workflows=[JoeflowWalker],
             activities=activities,
             workflow_runner=SandboxedWorkflowRunner(
-                restrictions=SandboxRestrictions.default.with_passthrough_modules("pydantic")
+                restrictions=SandboxRestrictions.default.with_passthrough_modules(
+                    "pydantic", *PURE_MODULES
+                )
             ),
         )
