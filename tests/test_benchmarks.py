@@ -40,6 +40,7 @@ def benchmark_database_url(tmp_path) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.once
 def test_the_quick_benchmark_reports_every_scenario(tmp_path):
     output = tmp_path / "results.json"
     finished = subprocess.run(

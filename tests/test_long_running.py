@@ -105,6 +105,7 @@ def timer_durations(run) -> list[timedelta]:
 
 
 @pytest.mark.slow
+@pytest.mark.once
 def test_a_long_poll_keeps_its_backoff_across_runs(worker, settings):
     """The production backoff (10 s doubling to 10 min) scaled by ``POLL_SCALE``; the server's
     timers fire after a second at the earliest, so the poll counts, not the clock, make it long.
