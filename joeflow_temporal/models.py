@@ -312,7 +312,7 @@ class Task(models.Model):
     name = models.CharField(max_length=255, db_index=True)
     key = models.CharField(max_length=255, editable=False)
     type = models.CharField(max_length=50, choices=TYPES, editable=False)
-    status = models.CharField(max_length=50, choices=STATUSES, default=SCHEDULED, db_index=True)
+    status = models.CharField(max_length=50, choices=STATUSES, default=SCHEDULED)
     parent_task_set = models.ManyToManyField(
         "self", related_name="child_task_set", editable=False, symmetrical=False
     )
@@ -341,6 +341,10 @@ class Task(models.Model):
         permissions = [("rerun", "Can rerun failed tasks"), ("cancel", "Can cancel tasks")]
         constraints = [
             models.UniqueConstraint(fields=["_workflow", "key"], name="joeflow_temporal_task_key")
+        ]
+        indexes = [
+            # The inbox: newest tasks of a status, a page at a time (also any status lookup).
+            models.Index(fields=["status", "-id"], name="joeflow_temporal_task_inbox"),
         ]
 
     def __str__(self):
