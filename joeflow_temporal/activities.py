@@ -9,6 +9,7 @@ everything a machine task raises is recorded on its Task instead.
 import contextvars
 import functools
 import inspect
+import logging
 import threading
 import time
 from collections.abc import Iterable
@@ -31,6 +32,8 @@ from joeflow_temporal.engine.payloads import (
     WorkflowRef,
 )
 from joeflow_temporal.models import Task, Workflow
+
+logger = logging.getLogger(__name__)
 
 
 def db_activity(name: str):
@@ -148,33 +151,48 @@ def task_status(ref: TaskRef) -> str | None:
     )
 
 
+class TaskRaised(Exception):
+    """A machine task's own exception, carried out of its transaction so that it rolls back."""
+
+
 @db_activity(names.RUN_MACHINE_TASK)
 def run_machine_task(request: RunMachineTask) -> MachineOutcome:
     """Create (on a first run), run and record a machine task in one transaction.
 
     The Task row, the method's database writes and the outcome commit together, so a retry
     that finds the outcome already committed returns it without running the method again.
+    A method that raises rolls all of it back; its failure is then recorded on its own.
     """
+    try:
+        return run_and_record(request)
+    except TaskRaised as raised:
+        with transaction.atomic():
+            task, _ = locked_machine_task(request)
+            if task.status != Task.SCHEDULED:
+                return recorded_outcome(task)  # canceled meanwhile
+            task.fail(raised.__cause__)
+        return MachineOutcome(status="failed", task_id=task.pk)
+
+
+def run_and_record(request: RunMachineTask) -> MachineOutcome:
     with transaction.atomic():
         task, workflow = locked_machine_task(request)
-        if task.status == Task.SUCCEEDED:
-            return MachineOutcome(status="succeeded", next_tasks=task.next_tasks, task_id=task.pk)
-        if task.status == Task.CANCELED:
-            return MachineOutcome(status="canceled", task_id=task.pk)
+        if task.status != Task.SCHEDULED:
+            return recorded_outcome(task)
         workflow = workflow or load_workflow(request.workflow, lock=True)
-        try:
-            with transaction.atomic(), heartbeating():
-                result = call_machine_task(workflow, task)
-                next_tasks = interpret_result(result, task.name, request.node_names)
-        except (OperationalError, InterfaceError):
-            raise  # transient: Temporal retries the whole run
-        except Exception as error:
-            task.fail(error)
-            return MachineOutcome(status="failed", task_id=task.pk)
+        with heartbeating():
+            result, next_tasks = run_method(workflow, task, request.node_names)
         if result is False:
             return MachineOutcome(status="not_ready", task_id=task.pk)
         task.finish(next_tasks=next_tasks)
         return MachineOutcome(status="succeeded", next_tasks=next_tasks, task_id=task.pk)
+
+
+def recorded_outcome(task: Task) -> MachineOutcome:
+    """The outcome of a run that committed before (a retry), or of a task canceled meanwhile."""
+    if task.status == Task.SUCCEEDED:
+        return MachineOutcome(status="succeeded", next_tasks=task.next_tasks, task_id=task.pk)
+    return MachineOutcome(status="canceled", task_id=task.pk)
 
 
 def locked_machine_task(request: RunMachineTask) -> tuple[Task, Workflow | None]:
@@ -207,6 +225,18 @@ def finish_workflow(ref: WorkflowRef) -> None:
 
 
 ACTIVITIES = [create_task, confirm_task, run_machine_task, cancel_tasks, finish_workflow]
+
+
+def run_method(workflow: Workflow, task: Task, node_names: list[str]):
+    """The method's result and the next tasks it chose; whatever goes wrong here but a database
+    outage (which Temporal retries) is the task's own failure, raised as ``TaskRaised``."""
+    try:
+        result = call_machine_task(workflow, task)
+        return result, interpret_result(result, task.name, node_names)
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception as error:
+        raise TaskRaised from error
 
 
 def call_machine_task(workflow: Workflow, task: Task):
@@ -243,23 +273,57 @@ def node_name(item) -> str:
     return getattr(item, "name", None) or getattr(item, "__name__", repr(item))
 
 
-@contextmanager
-def heartbeating():
-    """Heartbeat from a helper thread while a long method runs, so a dead worker is noticed."""
-    timeout = activity.info().heartbeat_timeout
-    if not timeout:
-        yield
-        return
-    stop = threading.Event()
+class Heartbeats:
+    """One thread heartbeats every machine task running in this worker, so a dead worker is
+    noticed, without starting a thread per task."""
 
-    def beat():
-        while not stop.wait(timeout.total_seconds() / 3):
-            activity.heartbeat()
+    TICK = 0.5
+    """Seconds between two looks at what is due."""
 
-    thread = threading.Thread(target=contextvars.copy_context().run, args=(beat,), daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: dict[object, list] = {}  # token -> [context, interval, next beat]
+        self._thread: threading.Thread | None = None
+
+    @contextmanager
+    def keep_alive(self):
+        """Heartbeat the current activity while the block runs (if it has a heartbeat timeout)."""
+        timeout = activity.info().heartbeat_timeout
+        if not timeout:
+            yield
+            return
+        interval = timeout.total_seconds() / 3
+        token = object()
+        with self._lock:
+            self._running[token] = [
+                contextvars.copy_context(),
+                interval,
+                time.monotonic() + interval,
+            ]
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._beat, name="joeflow-heartbeats", daemon=True
+                )
+                self._thread.start()
+        try:
+            yield
+        finally:
+            with self._lock:
+                del self._running[token]
+
+    def _beat(self) -> None:
+        while True:
+            time.sleep(self.TICK)
+            now = time.monotonic()
+            with self._lock:
+                due = [entry for entry in self._running.values() if entry[2] <= now]
+                for entry in due:
+                    entry[2] = now + entry[1]
+            for context, _, _ in due:
+                try:
+                    context.run(activity.heartbeat)
+                except Exception:  # one task's trouble must not stop the others' heartbeats
+                    logger.exception("Heartbeat failed")
+
+
+heartbeating = Heartbeats().keep_alive

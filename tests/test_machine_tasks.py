@@ -134,3 +134,19 @@ def test_a_task_marked_local_runs_as_a_local_activity(worker):
         and b"joeflow.run_machine_task" in e.marker_recorded_event_attributes.SerializeToString()
     ]
     assert len(local_runs) == 1, "quick, as a local activity"
+
+
+def test_a_method_longer_than_the_heartbeat_timeout_heartbeats_and_runs_once(worker, settings):
+    settings.JOEFLOW_TEMPORAL_HEARTBEAT_TIMEOUT = timedelta(seconds=1)
+    workflow = models.SlowWorkflow.start()
+
+    result(workflow)
+
+    workflow.refresh_from_db()
+    assert workflow.count == 1
+    attempts = [
+        e.activity_task_started_event_attributes.attempt
+        for e in history(workflow).events
+        if e.HasField("activity_task_started_event_attributes")
+    ]
+    assert attempts and set(attempts) == {1}, "no run timed out for want of heartbeats"

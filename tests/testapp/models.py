@@ -516,3 +516,19 @@ class LocalStepWorkflow(Counter):
 
     class Meta:
         proxy = True
+
+
+class SlowWorkflow(Counter):
+    """``crunch`` takes longer than a heartbeat timeout: only heartbeats keep it from a retry."""
+
+    start = tasks.Start()
+
+    def crunch(self):
+        time.sleep(2.5)
+        self.count += 1
+        self.save(update_fields=["count"])
+
+    edges = [(start, crunch)]
+
+    class Meta:
+        proxy = True
