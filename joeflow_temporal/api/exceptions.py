@@ -10,6 +10,8 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from joeflow_temporal.exceptions import InstanceNotRunning, TaskNotScheduled, TemporalUnavailable
 
+logger = logging.getLogger(__name__)
+
 
 class Conflict(APIException):
     """The task or instance is not in a state for this action (already done, ended...)."""
@@ -44,8 +46,6 @@ class PayloadTooLarge(APIException):
 
 
 ENDED = "This workflow instance has ended; it takes no more changes."
-
-logger = logging.getLogger(__name__)
 
 
 def translate(exc: Exception) -> Exception:
