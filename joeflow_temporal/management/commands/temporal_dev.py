@@ -61,7 +61,7 @@ class Command(BaseCommand):
             manage = [sys.executable, str(Path(sys.argv[0]).resolve())]
             env = {"JOEFLOW_TEMPORAL_ADDRESS": address}
             processes.start([*manage, "temporal_worker"], env=env)
-            processes.start([*manage, "runserver", addrport, "--noreload"], env=env)
+            self.start_web_server(processes, manage, addrport, env)
             self.print_urls(addrport, address, ui_port, headless)
             if demo_class:
                 self.run_demo(demo_class)
@@ -97,6 +97,16 @@ class Command(BaseCommand):
                 wait_for_port(ui_port, timeout=30, process=server)
         except (RuntimeError, TimeoutError) as error:
             raise CommandError(f"The Temporal dev server did not start: {error}")
+
+    def start_web_server(self, processes, manage, addrport, env):
+        port = int(addrport.rpartition(":")[2])
+        if port_in_use(port):
+            raise CommandError(f"Port {port} is taken: give another address, e.g. 127.0.0.1:8001.")
+        web = processes.start([*manage, "runserver", addrport, "--noreload"], env=env)
+        try:
+            wait_for_port(port, timeout=60, process=web)
+        except (RuntimeError, TimeoutError) as error:
+            raise CommandError(f"The web server did not start: {error}")
 
     def ensure_superuser(self, credentials):
         username, _, password = credentials.partition(":")
