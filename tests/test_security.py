@@ -12,13 +12,12 @@ an execution carries ids, names and the graph, never the workflow's field values
 
 import json
 
-from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 
 from django_integration.demo.models import ShippingWorkflow
 from joeflow_temporal.models import Task
-from tests.api_helpers import client_for, instance_url, post, start_url, task_url, url
+from tests.api_helpers import client_for, instance_url, make_user, post, start_url, task_url, url
 from tests.helpers import describe, history, result, tasks, wait_until
 from tests.testapp import models
 
@@ -27,21 +26,6 @@ PASSWORD = "pw"
 
 def scheduled(workflow, name):
     return wait_until(lambda: workflow.task_set.scheduled().filter(name=name).first())
-
-
-def make_user(django_user_model, username, *codenames, superuser=False):
-    create = (
-        django_user_model.objects.create_superuser
-        if superuser
-        else django_user_model.objects.create_user
-    )
-    user = create(username, password=PASSWORD, email=f"{username}@example.com")
-    user.user_permissions.add(
-        *Permission.objects.filter(
-            content_type__app_label="joeflow_temporal", codename__in=codenames
-        )
-    )
-    return user
 
 
 # CSRF
