@@ -4,7 +4,6 @@ their CPU time and memory from /proc, and a description of the machine."""
 import asyncio
 import os
 import platform
-import socket
 import subprocess
 import sys
 import threading
@@ -12,16 +11,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from joeflow_temporal.devserver import dev_server_command, temporal_binary, wait_for_port
+from joeflow_temporal.devserver import (
+    dev_server_command,
+    free_port,
+    temporal_binary,
+    wait_for_port,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Child:

@@ -118,8 +118,8 @@ def main() -> int:
         database = describe_database(connection)
         print(f"Database: {database}; CONN_MAX_AGE={args.conn_max_age}", file=sys.stderr)
 
-        from benchmarks.infra import Loop, free_port, machine_description
-        from joeflow_temporal.devserver import wait_for_port
+        from benchmarks.infra import Loop, machine_description
+        from joeflow_temporal.devserver import free_port, wait_for_port
 
         env = {**os.environ, "DATABASE_URL": database_url(connection.settings_dict)}
         children = []

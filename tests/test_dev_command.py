@@ -8,7 +8,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.conftest import free_port
+from joeflow_temporal.devserver import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 

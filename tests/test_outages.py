@@ -28,10 +28,10 @@ from django.urls import reverse
 from temporalio.client import Client
 
 from joeflow_temporal import client as engine_client
-from joeflow_temporal.devserver import dev_server_command
+from joeflow_temporal.devserver import dev_server_command, free_port
 from joeflow_temporal.models import Task
 from tests.api_helpers import client_for, instance_url, post, start_url, task_url
-from tests.conftest import RunningWorker, free_port
+from tests.conftest import RunningWorker
 from tests.helpers import describe, result, tasks, wait_until
 from tests.processes import WorkerProcess, worker_env
 from tests.testapp import models

@@ -26,6 +26,7 @@ from joeflow_temporal.engine.payloads import (
     TaskRef,
     WalkerInput,
 )
+from joeflow_temporal.engine.spec import Graph
 from joeflow_temporal.engine.state import OpenTask, Phase, WalkerState
 
 MIRROR_TIMEOUT = timedelta(seconds=30)
@@ -69,7 +70,6 @@ class JoeflowWalker:
     @workflow.init
     def __init__(self, input: WalkerInput) -> None:
         self._input = input
-        self._graph = input.graph
         self._state = input.state or WalkerState(
             tasks={
                 "start": OpenTask(
@@ -117,6 +117,12 @@ class JoeflowWalker:
             # Temporal cancellation: mirror it, then let the execution end as canceled.
             await self._cancel_instance()
             raise
+
+    @property
+    def _graph(self) -> Graph:
+        """The graph the instance walks: its input's, carried across runs (an override may
+        replace it with the class's current one)."""
+        return self._input.graph
 
     @workflow.query(name=names.STATE)
     def state(self) -> WalkerState:
@@ -217,7 +223,6 @@ class JoeflowWalker:
             requests = await self._committed_overrides()
         for request in requests:
             if request.graph is not None:
-                self._graph = request.graph
                 self._input = self._input.model_copy(update={"graph": request.graph})
             override = OpenTask(
                 key=f"override:{request.task_id}",
