@@ -217,7 +217,12 @@ class Workflow(models.Model, metaclass=WorkflowBase):
             client.signal(
                 self,
                 names.OVERRIDE,
-                OverrideRequest(task_id=override.pk, next_tasks=next_tasks, graph=graph),
+                OverrideRequest(
+                    task_id=override.pk,
+                    task_key=override.key,
+                    next_tasks=next_tasks,
+                    graph=graph,
+                ),
             )
         client.wait_followed(self, override.pk)
         return override

@@ -66,3 +66,21 @@ def test_start_view_after_a_rolled_back_start_view(worker, client):
     assert response.status_code == 302
     workflow = models.HumanWorkflow.objects.get()
     wait_until(lambda: workflow.task_set.filter(name="edit", status="scheduled").exists())
+
+
+def test_a_rolled_back_override_is_not_taken_for_the_next_one(worker):
+    """Both overrides record a Task row; the rolled-back one's id is handed out again."""
+    workflow = models.SplitJoinWorkflow.start()
+    wait_until(lambda: workflow.task_set.filter(name="join").exists())
+
+    with pytest.raises(RolledBack), transaction.atomic():
+        ghost = workflow.override(["review"])
+        raise RolledBack
+    override = workflow.override(["approve"])
+
+    if connection.vendor == "sqlite":
+        assert override.pk == ghost.pk
+    # The ghost never started its `review`: the only task after the override is `approve`.
+    assert [t.name for t in override.child_task_set.all()] == ["approve"]
+    open_names = {t["name"] for t in workflow.get_engine_state()["tasks"].values()}
+    assert open_names == {"approve"}

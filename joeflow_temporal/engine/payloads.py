@@ -95,6 +95,9 @@ class OverrideRequest(BaseModel):
     """Sent by Django after it recorded an ``override`` task and canceled the open ones."""
 
     task_id: int
+    task_key: str | None = None
+    """The override Task row's key, a token stored with it: after a rollback its id can be
+    handed out again (to the next override, say), the key cannot."""
     next_tasks: list[str]
     graph: Graph | None = None
     """The class's current graph: from the override on, the instance walks it (after a deploy,

@@ -284,7 +284,9 @@ class JoeflowWalker:
             request = self._overrides.pop(0)
             ref = TaskRef(workflow=self._input.workflow, task_id=request.task_id)
             try:
-                await self._confirm(ConfirmTask(task=ref, statuses=["succeeded"]))
+                await self._confirm(
+                    ConfirmTask(task=ref, statuses=["succeeded"], key=request.task_key)
+                )
             except ActivityError:
                 workflow.logger.warning("Override %s was never committed; ignored", ref.task_id)
                 continue
