@@ -13,7 +13,14 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from joeflow_temporal import client, conf, graphs
-from joeflow_temporal.engine import Graph, Node, OverrideRequest, WalkerConfig, names
+from joeflow_temporal.engine import (
+    CancelRequest,
+    Graph,
+    Node,
+    OverrideRequest,
+    WalkerConfig,
+    names,
+)
 from joeflow_temporal.exceptions import TaskNotScheduled
 
 
@@ -228,11 +235,35 @@ class Workflow(models.Model, metaclass=WorkflowBase):
         return override
 
     def cancel(self, user=None) -> None:
-        """Cancel every open task and end the instance."""
+        """Cancel every open task and end the instance (joeflow's ``Workflow.cancel``).
+
+        Records a ``cancel`` task (by ``user``, after the tasks it canceled), which the engine
+        confirms before it acts: a cancel whose transaction rolls back changes nothing.
+        Outside a transaction it returns once the execution has ended
+        (``JOEFLOW_TEMPORAL_SYNC_TIMEOUT``). An instance that has ended already is left as is.
+
+        Raises:
+            TemporalUnavailable: Temporal could not be reached; nothing was written.
+        """
+        if self.completed is not None:
+            return
         with transaction.atomic():
+            open_tasks = list(self.task_set.open().select_for_update())
             now = timezone.now()
-            self.task_set.open().update(status=Task.CANCELED, completed=now, modified=now)
-            client.signal(self, names.CANCEL)
+            self.task_set.filter(pk__in=[t.pk for t in open_tasks]).update(
+                status=Task.CANCELED, completed=now, modified=now
+            )
+            cancel = self.task_set.create(
+                name="cancel",
+                key=f"cancel:{uuid.uuid4().hex}",
+                type=Task.HUMAN,
+                content_type=self.get_content_type(),
+                status=Task.SUCCEEDED,
+                completed=now,
+                completed_by_user=user if getattr(user, "is_authenticated", False) else None,
+            )
+            cancel.parent_task_set.set(open_tasks)
+            client.signal(self, names.CANCEL, CancelRequest(task_id=cancel.pk, task_key=cancel.key))
         client.wait_ended(self)
 
 

@@ -91,6 +91,14 @@ class CancelTasks(BaseModel):
     """The tasks to cancel if still open; ``None``: every open task of the instance."""
 
 
+class CancelRequest(BaseModel):
+    """Sent by ``Workflow.cancel`` after it recorded a ``cancel`` task and canceled the open ones:
+    the engine ends the instance once that row (with that key) is committed."""
+
+    task_id: int
+    task_key: str
+
+
 class OverrideRequest(BaseModel):
     """Sent by Django after it recorded an ``override`` task and canceled the open ones."""
 
