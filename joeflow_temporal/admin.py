@@ -2,7 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
+from django.db import router, transaction
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -208,10 +208,17 @@ class WorkflowAdmin(VersionAdmin):
         return super().get_form(request, obj, **kwargs)
 
     def changeform_view(self, request, *args, **kwargs):
-        """An override that Temporal refuses rolls the whole save back and says so."""
+        """An override that Temporal refuses rolls the whole save back and says so.
+
+        A transaction around this view (a ``VersionAdmin``'s revision, ``ATOMIC_REQUESTS``)
+        is rolled back too, so that no revision records the change that was not saved.
+        """
         try:
             return super().changeform_view(request, *args, **kwargs)
         except (TemporalUnavailable, InstanceNotRunning) as error:
+            using = router.db_for_write(self.model)
+            if transaction.get_connection(using).in_atomic_block:
+                transaction.set_rollback(True, using=using)
             self.message_user(request, f"Nothing was saved: {error}", messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 

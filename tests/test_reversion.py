@@ -69,13 +69,31 @@ def test_no_revision_for_what_was_rolled_back(worker, client, user, settings):
     wait_until(lambda: failing.task_set.failed().exists())
     human = models.HumanWorkflow.start_with("start", {"choice": "x"})
     edit = scheduled(human, "edit")
+    pages = models.CustomPagesWorkflow.start()
+    scheduled(pages, "review")
     settings.JOEFLOW_TEMPORAL_ADDRESS = "127.0.0.1:1"
 
     assert client.post(edit.get_absolute_url(), {"count": "9"}).status_code == 503
 
     edit.refresh_from_db()
     assert edit.status == Task.SCHEDULED
-    assert revisions(human) == [] and revisions(failing) == []
+    admin_url = reverse("admin:testapp_custompagesworkflow_change", args=[pages.pk])
+    response = client.post(
+        admin_url,
+        {
+            "count": "8",
+            "target": "0",
+            "choice": "",
+            "next_tasks": ["end"],
+            "task_set-TOTAL_FORMS": "0",
+            "task_set-INITIAL_FORMS": "0",
+        },
+        follow=True,
+    )
+    assert "Nothing was saved" in str(list(response.context["messages"])[0])
+    pages.refresh_from_db()
+    assert pages.count == 0
+    assert revisions(human) == revisions(failing) == revisions(pages) == []
 
 
 def test_override_page_and_admin_history(worker, client, user):
