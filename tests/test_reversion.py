@@ -1,5 +1,10 @@
 """joeflow's django-reversion integration: a revision per task, commented with the task's name."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import reversion
 from django.contrib.auth.models import Permission
@@ -124,3 +129,36 @@ def test_override_page_and_admin_history(worker, client, user):
     assert client.post(url, form).status_code == 302
     history = client.get(reverse("admin:demo_shippingworkflow_history", args=[shipping.pk]))
     assert history.status_code == 200 and b"Changed Shipping address" in history.content
+
+
+WITHOUT_THE_APP = """
+import django
+django.setup()
+import reversion
+from django.contrib.admin import ModelAdmin
+from django_integration.demo.models import ShippingWorkflow
+from joeflow_temporal.admin import WorkflowAdmin
+from joeflow_temporal.contrib.reversion import VersionAdmin, with_reversion
+from joeflow_temporal.models import Task
+
+assert VersionAdmin is ModelAdmin and WorkflowAdmin.__bases__ == (ModelAdmin,)
+assert not reversion.is_registered(ShippingWorkflow)
+with with_reversion(Task(name="ship")):
+    assert not reversion.is_active()
+print("inactive")
+"""
+
+
+def test_django_reversion_installed_but_not_in_installed_apps_does_nothing():
+    """The package alone (a dependency of something else) must not need its tables."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "django_integration.settings"}
+    run = subprocess.run(
+        [sys.executable, "-c", WITHOUT_THE_APP],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "inactive"
