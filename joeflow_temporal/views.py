@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.views import generic
 
+from joeflow_temporal import client
 from joeflow_temporal.contrib.reversion import RevisionMixin
 from joeflow_temporal.exceptions import InstanceNotRunning, TaskNotScheduled, TemporalUnavailable
 from joeflow_temporal.forms import OverrideForm
@@ -111,8 +112,10 @@ class TaskViewMixin(WorkflowTemplateNameViewMixin, RevisionMixin):
 
         Call it once your view has saved its changes, e.g. at the end of ``post()``; it runs
         ``Task.completing`` (the task locked and checked, marked ``succeeded`` by the request's
-        user, the engine signalled before the commit). To have the save and the completion
-        commit together, call both inside ``transaction.atomic()``.
+        user, the engine signalled before the commit, then a wait for the tasks that follow).
+        To have the save and the completion commit together, call both inside
+        ``transaction.atomic()``; there is no wait then (the engine sees nothing before the
+        commit), so the next tasks appear a moment later.
 
         Raises:
             TaskNotScheduled: someone completed or canceled the task meanwhile.
@@ -141,7 +144,20 @@ class TaskViewMixin(WorkflowTemplateNameViewMixin, RevisionMixin):
         return response
 
     def get_success_url(self):
-        return self.object.get_absolute_url()
+        """The next human task this user may complete, else the instance's detail page."""
+        return next_task_url(self.task, self.request.user) or self.object.get_absolute_url()
+
+
+def next_task_url(task, user) -> str | None:
+    """The page of the first scheduled human task right after ``task`` that ``user`` may
+    complete; None if there is none (yet: the engine mirrors them after the commit)."""
+    following = task.child_task_set.human().scheduled().order_by("pk")
+    for candidate in following.select_related("content_type"):
+        if candidate.can_be_completed_by(user):
+            url = candidate.get_absolute_url()
+            if url:
+                return url
+    return None
 
 
 class StartViewMixin(TaskViewMixin):
@@ -158,21 +174,24 @@ class StartViewMixin(TaskViewMixin):
     def next_task(self) -> None:
         """Start the instance your view saved as ``self.object``: joeflow's call for your views.
 
-        Records this start task (completed by the request's user) and starts the instance's
-        Temporal execution, in one transaction with the caller's, if any.
+        Records this start task as ``self.task`` (completed by the request's user) and starts
+        the instance's Temporal execution, in one transaction with the caller's, if any; then,
+        outside a transaction, waits for the tasks that follow (``JOEFLOW_TEMPORAL_SYNC_TIMEOUT``).
 
         Raises:
             TemporalUnavailable: Temporal cannot be reached; nothing of the start was written.
         """
-        self.object.start_engine(self.name, user=self.completed_by())
+        self.task = self.object.start_engine(self.name, user=self.completed_by())
+        client.wait_followed(self.object, self.task.pk)
 
     def form_valid(self, form):
         try:
             with transaction.atomic():
                 self.object = form.save()
-                self.object.start_engine(self.name, user=self.completed_by())
+                self.task = self.object.start_engine(self.name, user=self.completed_by())
         except TemporalUnavailable as error:
             return engine_unavailable(self.request, error)
+        client.wait_followed(self.object, self.task.pk)
         return HttpResponseRedirect(self.get_success_url())
 
 
