@@ -144,7 +144,10 @@ class TaskViewMixin(WorkflowTemplateNameViewMixin, RevisionMixin):
         return response
 
     def get_success_url(self):
-        """The next human task this user may complete, else the instance's detail page."""
+        """The next human task this user may complete, else the instance's detail page; a
+        view's ``success_url`` wins, as on Django's (and joeflow's) views."""
+        if getattr(self, "success_url", None):
+            return super().get_success_url()
         return next_task_url(self.task, self.request.user) or self.object.get_absolute_url()
 
 

@@ -236,7 +236,8 @@ def test_own_views_complete_their_tasks_with_next_task(worker, user_client, user
 
 
 def test_task_views_take_joeflows_view_arguments(worker, user_client):
-    """``path`` adds a URL postfix; ``form_class``, ``template_name`` work as on Django's views."""
+    """``path`` adds a URL postfix; ``form_class``, ``template_name``, ``success_url`` work as on
+    Django's views."""
     assert reverse("customviewsworkflow:start", args=["web"]) == "/custom-views/start/web/"
     workflow = models.CustomViewsWorkflow.objects.create()
     workflow.start_engine("start")
@@ -252,7 +253,8 @@ def test_task_views_take_joeflows_view_arguments(worker, user_client):
     assert refused.status_code == 200 and refused.context["form"].errors == {
         "count": ["At most 10."]
     }
-    assert user_client.post(url, {"count": "10"}).status_code == 302
+    response = user_client.post(url, {"count": "10"})
+    assert (response.status_code, response.url) == (302, f"/custom-views/{workflow.pk}/?edited")
     scheduled(workflow, "approve")
     workflow.refresh_from_db()
     assert workflow.count == 10

@@ -554,7 +554,10 @@ class CustomViewsWorkflow(Counter):
 
     start = views.QuickStartView(path="<slug:choice>/")
     edit = tasks.UpdateView(
-        form_class=CountForm, template_name="testapp/count_form.html", path="<slug:section>/"
+        form_class=CountForm,
+        template_name="testapp/count_form.html",
+        path="<slug:section>/",
+        success_url="/custom-views/{id}/?edited",
     )
     approve = views.ApproveView()
 
