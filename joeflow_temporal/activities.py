@@ -21,6 +21,7 @@ from django.utils import timezone
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from joeflow_temporal.contrib.reversion import with_reversion
 from joeflow_temporal.engine import names
 from joeflow_temporal.engine.payloads import (
     CancelTasks,
@@ -180,7 +181,7 @@ def run_and_record(request: RunMachineTask) -> MachineOutcome:
         if task.status != Task.SCHEDULED:
             return recorded_outcome(task)
         workflow = workflow or load_workflow(request.workflow, lock=True)
-        with heartbeating():
+        with heartbeating(), with_reversion(task):
             result, next_tasks = run_method(workflow, task, request.node_names)
         if result is False:
             return MachineOutcome(status="not_ready", task_id=task.pk)

@@ -43,6 +43,12 @@ class Workflow(models.Model, metaclass=WorkflowBase):
 
     edges: list | tuple = ()
 
+    override_view = "joeflow_temporal.views.OverrideView"
+    """The view of ``<namespace>:override``: a view class or its dotted path; None: no URL."""
+    detail_view = "joeflow_temporal.views.WorkflowDetailView"
+    """The view of ``<namespace>:detail``: a view class or its dotted path; None: no URL (give
+    the class its own ``get_absolute_url``: the task views redirect there)."""
+
     class Meta:
         permissions = [("override", "Can override a workflow")]
 

@@ -11,4 +11,6 @@ urlpatterns = [
     path("guarded/", include(models.GuardedWorkflow.urls())),
     path("chaos/", include(models.ChaosHumanWorkflow.urls())),
     path("deploy/", include(models.DeployWorkflow.urls())),
+    path("custom-views/", include(models.CustomViewsWorkflow.urls())),
+    path("custom-pages/", include(models.CustomPagesWorkflow.urls())),
 ]

@@ -4,12 +4,14 @@ import os
 import time
 from datetime import timedelta
 
+from django import forms as django_forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import OperationalError, models, transaction
 
 from joeflow_temporal import tasks
 from joeflow_temporal.models import Workflow
+from tests.testapp import views
 
 CRASHED_AFTER_COMMIT: set[int] = set()
 FLAKY_CALLS: dict[int, int] = {}
@@ -529,6 +531,61 @@ class SlowWorkflow(Counter):
         self.save(update_fields=["count"])
 
     edges = [(start, crunch)]
+
+    class Meta:
+        proxy = True
+
+
+class CountForm(django_forms.ModelForm):
+    """A task view's own ``form_class``: counts are at most 10."""
+
+    class Meta:
+        model = Counter
+        fields = ["count"]
+
+    def clean_count(self):
+        if self.cleaned_data["count"] > 10:
+            raise django_forms.ValidationError("At most 10.")
+        return self.cleaned_data["count"]
+
+
+class CustomViewsWorkflow(Counter):
+    """A project's own task views, with URL postfixes, and no override page."""
+
+    start = views.QuickStartView(path="<slug:choice>/")
+    edit = tasks.UpdateView(
+        form_class=CountForm,
+        template_name="testapp/count_form.html",
+        path="<slug:section>/",
+        success_url="/custom-views/{id}/?edited",
+    )
+    approve = views.ApproveView()
+
+    def end(self):
+        pass
+
+    edges = [(start, edit), (edit, approve), (approve, end)]
+    override_view = None
+
+    class Meta:
+        proxy = True
+
+
+class CustomPagesWorkflow(Counter):
+    """Its own override page (by dotted path) and no detail page."""
+
+    start = tasks.Start()
+    review = tasks.UpdateView(fields=["choice"])
+
+    def end(self):
+        pass
+
+    edges = [(start, review), (review, end)]
+    override_view = "tests.testapp.views.NotingOverrideView"
+    detail_view = None
+
+    def get_absolute_url(self):
+        return self.get_override_url()
 
     class Meta:
         proxy = True
