@@ -34,7 +34,7 @@ def check_human_task_urls(app_configs=None, **kwargs):
         for name, node in workflow.get_human_nodes().items():
             args = [] if node.node_kind == "start_view" else [1]
             try:
-                reverse(f"{workflow.get_namespace()}:{name}", args=args)
+                reverse(f"{workflow.get_url_namespace()}:{name}", args=args)
             except NoReverseMatch:
                 warnings.append(
                     checks.Warning(

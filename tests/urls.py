@@ -11,4 +11,5 @@ urlpatterns = [
     path("guarded/", include(models.GuardedWorkflow.urls())),
     path("chaos/", include(models.ChaosHumanWorkflow.urls())),
     path("deploy/", include(models.DeployWorkflow.urls())),
+    path("joeflow-hook/", include(models.JoeflowHookWorkflow.urls())),
 ]
