@@ -39,10 +39,17 @@ class WorkflowBase(ModelBase):
             if hasattr(value, "node_kind"):
                 value.name = attr_name
             elif callable(value) and any(value is end for end in in_edges):
-                value.name = attr_name
-                value.type = getattr(value, "type", MACHINE)
-                value.workflow_cls = klass
+                name_callable(value, attr_name, klass)
         return klass
+
+
+def name_callable(value, name: str, klass) -> None:
+    try:
+        value.name = name
+        value.type = getattr(value, "type", MACHINE)
+        value.workflow_cls = klass
+    except (AttributeError, TypeError):
+        pass  # a builtin takes no attributes: named by __name__, and checks report a mismatch
 
 
 def edge_ends(edges) -> list:
