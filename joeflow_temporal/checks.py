@@ -32,7 +32,7 @@ def check_human_task_urls(app_configs=None, **kwargs):
     warnings = []
     for workflow in get_workflows():
         for name, node in workflow.get_human_nodes().items():
-            if not has_url(workflow.get_namespace(), name, node):
+            if not has_url(workflow.get_url_namespace(), name, node):
                 warnings.append(
                     checks.Warning(
                         f"The human task {name!r} of {workflow.label()} has no URL.",

@@ -5,8 +5,6 @@ locked and checked, the form saved, the Task marked done and the engine signalle
 commit. If Temporal cannot be reached, nothing is written and the user gets a 503 page.
 """
 
-import uuid
-
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
@@ -71,15 +69,20 @@ class TaskViewMixin(WorkflowTemplateNameViewMixin, RevisionMixin):
         super().__init__(**kwargs)
 
     def create_task(self, workflow, prev_task):
-        """Create this task's row when the engine reaches it; override to assign users."""
-        from joeflow_temporal.models import Task
+        """Create this task's row when the engine reaches it; override to assign users.
 
-        return workflow.task_set.create(
-            name=self.name,
-            type=Task.HUMAN,
-            content_type=workflow.get_content_type(),
-            key=f"new:{uuid.uuid4().hex}",
-        )
+        As joeflow's hook (not a view method: there is no request). The engine adopts the row
+        returned: it gives it the walker's key and the parent tasks.
+
+        Args:
+            workflow: the instance, as its workflow class.
+            prev_task: the Task that led here (one of them, for a task with several parents).
+
+        Returns:
+            The new Task, e.g. ``workflow.task_set.create(name=self.name, type=self.type,
+            workflow=workflow)``, with ``assignees`` set as the project wants.
+        """
+        return workflow.task_set.create(name=self.name, type=self.type, workflow=workflow)
 
     def get_task(self):
         from joeflow_temporal.models import Task

@@ -13,4 +13,5 @@ urlpatterns = [
     path("deploy/", include(models.DeployWorkflow.urls())),
     path("custom-views/", include(models.CustomViewsWorkflow.urls())),
     path("custom-pages/", include(models.CustomPagesWorkflow.urls())),
+    path("joeflow-hook/", include(models.JoeflowHookWorkflow.urls())),
 ]

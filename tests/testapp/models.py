@@ -589,3 +589,60 @@ class CustomPagesWorkflow(Counter):
 
     class Meta:
         proxy = True
+
+
+class JoeflowHookUpdateView(tasks.UpdateView):
+    """A ``create_task`` hook exactly as joeflow's docs write it, plus assignees."""
+
+    def create_task(self, workflow, prev_task):
+        task = workflow.task_set.create(name=self.name, type=self.type, workflow=workflow)
+        task.assignees.add(*get_user_model().objects.filter(username=workflow.choice))
+        return task
+
+
+class JoeflowHookWorkflow(Counter):
+    start = tasks.Start()
+    review = JoeflowHookUpdateView(fields=["count"])
+
+    def end(self):
+        pass
+
+    edges = [(start, review), (review, end)]
+
+    class Meta:
+        proxy = True
+
+
+def add_one(self):
+    self.count += 1
+    self.save(update_fields=["count"])
+
+
+class CallableNamesWorkflow(Counter):
+    """Machine tasks that are lambdas or a function bound to another name: each is its attribute."""
+
+    start = tasks.Start()
+    increment = add_one
+    add_ten = lambda self: self.add(10)  # noqa: E731
+    choose = lambda self: [self.done]  # noqa: E731
+
+    def add(self, amount):
+        self.count += amount
+        self.save(update_fields=["count"])
+
+    def done(self):
+        pass
+
+    def skipped(self):
+        pass
+
+    edges = [
+        (start, increment),
+        (increment, add_ten),
+        (add_ten, choose),
+        (choose, done),
+        (choose, skipped),
+    ]
+
+    class Meta:
+        proxy = True
