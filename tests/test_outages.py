@@ -199,7 +199,11 @@ def test_temporal_restart_loses_nothing(own_server, own_worker, client, boss, se
         ("override", "succeeded"),
         ("end", "succeeded"),
     ]
-    assert tasks(canceled) == [("start", "succeeded"), ("edit", "canceled")]
+    assert tasks(canceled) == [
+        ("start", "succeeded"),
+        ("edit", "canceled"),
+        ("cancel", "succeeded"),
+    ]
     assert len(started_after) == 2
     for workflow in started_after:
         scheduled(workflow, "edit")
