@@ -27,6 +27,9 @@ DEFAULTS = {
     "JOEFLOW_TEMPORAL_LOCAL_ACTIVITIES": False,
     # Timeout of the calls Django makes to Temporal (start, signal) while a user waits.
     "JOEFLOW_TEMPORAL_RPC_TIMEOUT": timedelta(seconds=5),
+    # Extra arguments of `temporal server start-dev` for the server joeflow_temporal.testing
+    # starts for a test run, e.g. ["--dynamic-config-value", "limit.blobSize.error=..."].
+    "JOEFLOW_TEMPORAL_TEST_SERVER_ARGS": (),
 }
 
 

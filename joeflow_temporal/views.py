@@ -5,6 +5,7 @@ locked and checked, the form saved, the Task marked done and the engine signalle
 commit. If Temporal cannot be reached, nothing is written and the user gets a 503 page.
 """
 
+import logging
 import uuid
 
 from django.contrib.auth.mixins import PermissionRequiredMixin
@@ -17,6 +18,8 @@ from django.template.response import TemplateResponse
 from django.views import generic
 
 from joeflow_temporal.exceptions import InstanceNotRunning, TaskNotScheduled, TemporalUnavailable
+
+logger = logging.getLogger(__name__)
 
 ALREADY_DONE = "This task is no longer open: someone completed or canceled it meanwhile."
 ENDED = "This workflow instance has ended; it takes no more changes."
@@ -45,7 +48,11 @@ class WorkflowTemplateNameViewMixin:
 
 
 def engine_unavailable(request, error: Exception):
-    """The page a user sees when Temporal is unreachable: nothing was written, try again."""
+    """The page a user sees when Temporal is unreachable: nothing was written, try again.
+
+    Logged as a warning too: in a test run the message names the test runner setting.
+    """
+    logger.warning("Answered 503: %s", error)
     return TemplateResponse(
         request, "joeflow_temporal/engine_unavailable.html", {"error": error}, status=503
     )

@@ -1,0 +1,70 @@
+"""``manage.py test`` with a Temporal environment of its own (DESIGN "Testing your workflows")."""
+
+import unittest
+
+from django.test.runner import DiscoverRunner
+
+from joeflow_temporal.testing.environment import TestEnvironment
+
+PARALLEL_MESSAGE = (
+    "joeflow_temporal.testing.TestRunner runs the tests in one process (--parallel={} "
+    "ignored): its one worker could not reach the database of each parallel test process."
+)
+
+
+class TestRunner(DiscoverRunner):
+    """Django's test runner, plus a Temporal environment for the whole run.
+
+    ``TEST_RUNNER = "joeflow_temporal.testing.TestRunner"`` in the project's settings. Before
+    the test databases are created it starts the bundled dev server (in memory, on a free
+    loopback port: never a server the developer runs) and a worker in this process on a task
+    queue of its own, and points ``JOEFLOW_TEMPORAL_ADDRESS``, ``_NAMESPACE`` and
+    ``_TASK_QUEUE`` at them; after each test it terminates the executions the test left running
+    (a rolled-back ``TestCase`` gives its primary keys, hence its instance ids, to the next
+    test); at the end it stops both.
+
+    ``--parallel`` greater than 1 is reduced to 1 with a message: the worker's activities use
+    this process's database connections, and parallel test processes each have a database of
+    their own.
+    """
+
+    __test__ = False  # not a test class, whatever pytest's name patterns say
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.temporal: TestEnvironment | None = None
+        if self.parallel > 1:
+            self.log(PARALLEL_MESSAGE.format(self.parallel))
+            self.parallel = 1
+
+    def setup_test_environment(self, **kwargs):
+        super().setup_test_environment(**kwargs)
+        try:
+            self.temporal = TestEnvironment().start()
+        except BaseException:
+            super().teardown_test_environment(**kwargs)
+            raise
+        if self.verbosity >= 2:
+            self.log(
+                f"Temporal dev server at {self.temporal.address}, "
+                f"worker on task queue {self.temporal.task_queue}."
+            )
+
+    def teardown_test_environment(self, **kwargs):
+        try:
+            if self.temporal is not None:
+                self.temporal.stop()
+                self.temporal = None
+        finally:
+            super().teardown_test_environment(**kwargs)
+
+    def get_resultclass(self):
+        environment = self.temporal
+        base = super().get_resultclass() or unittest.TextTestResult
+
+        class Result(base):
+            def stopTest(self, test):
+                environment.end_open_executions()
+                super().stopTest(test)
+
+        return Result
