@@ -47,6 +47,7 @@ def start_dev_server(extra_args: list[str]) -> tuple[WorkflowEnvironment, str]:
             ip="127.0.0.1",
             port=port,
             dev_server_existing_path=binary,
+            dev_server_log_level="error",
             dev_server_extra_args=[*pragma_arguments(), *extra_args],
         ),
         timeout=SERVER_START_TIMEOUT,
@@ -111,7 +112,9 @@ class TestEnvironment:
     """A dev server, a worker on a task queue of its own, and the settings pointing at them.
 
     ``start()`` then ``stop()``, once each. Extra dev-server arguments come from the setting
-    ``JOEFLOW_TEMPORAL_TEST_SERVER_ARGS``.
+    ``JOEFLOW_TEMPORAL_TEST_SERVER_ARGS``. The worker runs only while tests need it
+    (``use_worker``): a ``TestCase`` commits nothing, so a worker would only look, from other
+    threads, for rows that never come (and, on SQLite, lock tables the test is using).
     """
 
     __test__ = False  # not a test class, whatever pytest's name patterns say
@@ -138,12 +141,19 @@ class TestEnvironment:
             )
             self._settings.enable()
             self.client = engine_client.run(engine_client.get_client(), timeout=CALL_TIMEOUT)
-            self.worker = RunningWorker(self.client, self.task_queue).start()
         except BaseException:
             self.stop()
             raise
         _active = self
         return self
+
+    def use_worker(self, needed: bool) -> None:
+        """Start the worker if ``needed`` and it is not running; stop it if not ``needed``."""
+        if needed and self.worker is None:
+            self.worker = RunningWorker(self.client, self.task_queue).start()
+        elif not needed and self.worker is not None:
+            worker, self.worker = self.worker, None
+            worker.stop()
 
     def end_open_executions(self, task_queue: str | None = None) -> None:
         """Terminate what still runs on the environment's task queue (or on ``task_queue``).

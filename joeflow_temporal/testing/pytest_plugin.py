@@ -19,8 +19,7 @@ Fixtures:
 
 import pytest
 
-DATABASE_FIXTURES = {
-    "db",
+TRANSACTIONAL_FIXTURES = {
     "transactional_db",
     "django_db_reset_sequences",
     "django_db_serialized_rollback",
@@ -36,15 +35,22 @@ def _django_active(config: pytest.Config) -> bool:
     return settings.configured
 
 
-def _uses_database(request: pytest.FixtureRequest) -> bool:
-    if request.node.get_closest_marker("django_db") or DATABASE_FIXTURES & set(
-        request.fixturenames
-    ):
+def _needs_worker(request: pytest.FixtureRequest) -> bool | None:
+    """Like ``runner.needs_worker``: yes when the test's commits are real (the engine sees
+    them), no when it runs in a transaction that is rolled back, ``None`` without a database."""
+    if TRANSACTIONAL_FIXTURES & set(request.fixturenames):
         return True
-    from django.test import TransactionTestCase
-
     cls = getattr(request.node, "cls", None)
-    return cls is not None and issubclass(cls, TransactionTestCase)
+    if cls is not None:
+        from joeflow_temporal.testing.runner import needs_worker
+
+        if (needed := needs_worker(cls)) is not None:
+            return needed
+    marker = request.node.get_closest_marker("django_db")
+    if marker is not None:
+        transaction = marker.kwargs.get("transaction", marker.args[0] if marker.args else False)
+        return bool(transaction or marker.kwargs.get("reset_sequences"))
+    return False if "db" in request.fixturenames else None
 
 
 @pytest.fixture(scope="session")
@@ -64,13 +70,16 @@ def temporal_server(request: pytest.FixtureRequest):
 
 @pytest.fixture(autouse=True)
 def _joeflow_temporal_test(request: pytest.FixtureRequest):
-    """For every test that can use the database: the environment runs, and what the test
-    left running on its task queue is terminated afterwards (a rolled-back ``TestCase``
-    gives its primary keys, hence its instance ids, to the next test)."""
-    if not (_django_active(request.config) and _uses_database(request)):
+    """For every test that can use the database: the environment runs, its worker only if the
+    test's commits are real, and what the test left running on the environment's task queue is
+    terminated afterwards (a rolled-back ``TestCase`` gives its primary keys, hence its
+    instance ids, to the next test)."""
+    needed = _needs_worker(request) if _django_active(request.config) else None
+    if needed is None:
         yield
         return
     environment = request.getfixturevalue("temporal_server")
+    environment.use_worker(needed)
     yield
     environment.end_open_executions()
 

@@ -2,6 +2,7 @@
 
 import unittest
 
+from django.test import TestCase, TransactionTestCase
 from django.test.runner import DiscoverRunner
 
 from joeflow_temporal.testing.environment import TestEnvironment
@@ -12,16 +13,29 @@ PARALLEL_MESSAGE = (
 )
 
 
+def needs_worker(test_class: type) -> bool | None:
+    """Whether tests of ``test_class`` need the engine to run: yes for a
+    ``TransactionTestCase`` (the engine sees its commits), no for a ``TestCase`` (nothing
+    commits), ``None`` for the rest (no database)."""
+    if issubclass(test_class, TestCase):
+        return False
+    if issubclass(test_class, TransactionTestCase):
+        return True
+    return None
+
+
 class TestRunner(DiscoverRunner):
     """Django's test runner, plus a Temporal environment for the whole run.
 
     ``TEST_RUNNER = "joeflow_temporal.testing.TestRunner"`` in the project's settings. Before
     the test databases are created it starts the bundled dev server (in memory, on a free
-    loopback port: never a server the developer runs) and a worker in this process on a task
-    queue of its own, and points ``JOEFLOW_TEMPORAL_ADDRESS``, ``_NAMESPACE`` and
-    ``_TASK_QUEUE`` at them; after each test it terminates the executions the test left running
-    (a rolled-back ``TestCase`` gives its primary keys, hence its instance ids, to the next
-    test); at the end it stops both.
+    loopback port: never a server the developer runs) and points ``JOEFLOW_TEMPORAL_ADDRESS``,
+    ``_NAMESPACE`` and ``_TASK_QUEUE`` (a queue of its own) at it. A worker in this process
+    serves that queue during ``TransactionTestCase`` tests, whose commits the engine sees;
+    during ``TestCase`` tests nothing commits, so no worker runs and the engine does nothing.
+    After each test it terminates the executions the test left running (a rolled-back
+    ``TestCase`` gives its primary keys, hence its instance ids, to the next test). At the end
+    it stops the worker and the server.
 
     ``--parallel`` greater than 1 is reduced to 1 with a message: the worker's activities use
     this process's database connections, and parallel test processes each have a database of
@@ -63,6 +77,12 @@ class TestRunner(DiscoverRunner):
         base = super().get_resultclass() or unittest.TextTestResult
 
         class Result(base):
+            def startTest(self, test):
+                needed = needs_worker(type(test))
+                if needed is not None:
+                    environment.use_worker(needed)
+                super().startTest(test)
+
             def stopTest(self, test):
                 environment.end_open_executions()
                 super().stopTest(test)
