@@ -129,7 +129,7 @@ def confirm_task(request: ConfirmTask) -> str:
     """
     deadline = time.monotonic() + (request.wait.total_seconds() if request.wait else 0)
     pause = CONFIRM_FIRST_PAUSE
-    while (status := task_status(request.task)) not in request.statuses:
+    while (status := task_status(request.task, request.key)) not in request.statuses:
         if request.wait is None or time.monotonic() >= deadline:
             raise ApplicationError(
                 f"Task {request.task.task_id} is {status or 'missing'}, "
@@ -143,12 +143,12 @@ def confirm_task(request: ConfirmTask) -> str:
     return status
 
 
-def task_status(ref: TaskRef) -> str | None:
-    return (
-        Task.objects.filter(pk=ref.task_id, _workflow_id=ref.workflow.pk)
-        .values_list("status", flat=True)
-        .first()
-    )
+def task_status(ref: TaskRef, key: str | None = None) -> str | None:
+    """The status of the Task row (with that ``key``, when given), or None if there is none."""
+    rows = Task.objects.filter(pk=ref.task_id, _workflow_id=ref.workflow.pk)
+    if key is not None:
+        rows = rows.filter(key=key)
+    return rows.values_list("status", flat=True).first()
 
 
 class TaskRaised(Exception):

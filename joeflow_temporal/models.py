@@ -137,22 +137,33 @@ class Workflow(models.Model, metaclass=WorkflowBase):
 
     @classmethod
     def start_with(cls, start_node: str, fields: dict | None = None, user=None):
-        """Save a new instance with ``fields`` and start it at ``start_node``; return it."""
+        """Save a new instance with ``fields`` and start it at ``start_node``; return it.
+
+        Outside a transaction it returns once the tasks after the start are mirrored (bounded by
+        ``JOEFLOW_TEMPORAL_SYNC_TIMEOUT``), as joeflow has them when ``start()`` returns.
+
+        Raises:
+            TemporalUnavailable: Temporal could not be reached; nothing was saved.
+        """
         with transaction.atomic():
             workflow = cls.objects.create(**(fields or {}))
-            workflow.start_engine(start_node, user=user)
+            start_task = workflow.start_engine(start_node, user=user)
+        client.wait_followed(workflow, start_task.pk)
         return workflow
 
     def start_engine(self, start_node: str, user=None) -> "Task":
         """Record the start task and start the Temporal execution, inside the caller's transaction.
 
         If Temporal refuses, the error propagates and the transaction leaves nothing behind.
+        The start task's key is a fresh token the execution confirms against, so a start that
+        rolls back never drives a later row that gets the same ids. Returns the start task;
+        after the commit, ``client.wait_followed(workflow, task.pk)`` waits for what follows.
         """
         with transaction.atomic():
             node = self.get_node(start_node)
             task = self.task_set.create(
                 name=start_node,
-                key="start",
+                key=f"start:{uuid.uuid4().hex}",
                 type=node.type,
                 content_type=self.get_content_type(),
                 status=Task.SUCCEEDED,
@@ -208,6 +219,7 @@ class Workflow(models.Model, metaclass=WorkflowBase):
                 names.OVERRIDE,
                 OverrideRequest(task_id=override.pk, next_tasks=next_tasks, graph=graph),
             )
+        client.wait_followed(self, override.pk)
         return override
 
     def cancel(self, user=None) -> None:
@@ -216,6 +228,7 @@ class Workflow(models.Model, metaclass=WorkflowBase):
             now = timezone.now()
             self.task_set.open().update(status=Task.CANCELED, completed=now, modified=now)
             client.signal(self, names.CANCEL)
+        client.wait_ended(self)
 
 
 def is_human(node) -> bool:
@@ -410,6 +423,11 @@ class Task(models.Model):
 
         Everything happens in one transaction and the signal is sent before the commit, so
         either the user's change, the Task and the engine's wake-up call all happen, or nothing.
+        After the commit it waits (``JOEFLOW_TEMPORAL_SYNC_TIMEOUT``) for the tasks that follow.
+
+        Raises:
+            TaskNotScheduled: the task is no longer scheduled, or is a machine task.
+            TemporalUnavailable, InstanceNotRunning: from the signal; nothing was written.
         """
         with transaction.atomic():
             task = self.locked(self.SCHEDULED)
@@ -420,6 +438,7 @@ class Task(models.Model):
             task.finish()
             client.signal(task.workflow, names.COMPLETE_TASK, task.pk)
         self.refresh_from_db()
+        client.wait_followed(task.workflow, task.pk)
 
     def complete(self, user=None) -> None:
         with self.completing(user):
@@ -434,6 +453,7 @@ class Task(models.Model):
             task.save(update_fields=["status", "exception", "stacktrace", "modified"])
             client.signal(task.workflow, names.RERUN_TASK, task.pk)
         self.refresh_from_db()
+        client.wait_followed(task.workflow, task.pk)
 
     def cancel(self, user=None) -> None:
         """Cancel a scheduled or failed task: its branch ends here."""
@@ -445,6 +465,7 @@ class Task(models.Model):
             task.save(update_fields=["status", "completed", "completed_by_user", "modified"])
             client.signal(task.workflow, names.CANCEL_TASK, task.pk)
         self.refresh_from_db()
+        client.wait_followed(task.workflow, task.pk)
 
     def locked(self, *statuses: str) -> "Task":
         task = Task.objects.select_for_update().get(pk=self.pk)

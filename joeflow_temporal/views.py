@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.views import generic
 
+from joeflow_temporal import client
 from joeflow_temporal.exceptions import InstanceNotRunning, TaskNotScheduled, TemporalUnavailable
 
 logger = logging.getLogger(__name__)
@@ -125,7 +126,20 @@ class TaskViewMixin(WorkflowTemplateNameViewMixin):
         return response
 
     def get_success_url(self):
-        return self.object.get_absolute_url()
+        """The next human task this user may complete, else the instance's detail page."""
+        return next_task_url(self.task, self.request.user) or self.object.get_absolute_url()
+
+
+def next_task_url(task, user) -> str | None:
+    """The page of the first scheduled human task right after ``task`` that ``user`` may
+    complete; None if there is none (yet: the engine mirrors them after the commit)."""
+    following = task.child_task_set.human().scheduled().order_by("pk")
+    for candidate in following.select_related("content_type"):
+        if candidate.can_be_completed_by(user):
+            url = candidate.get_absolute_url()
+            if url:
+                return url
+    return None
 
 
 class StartViewMixin(TaskViewMixin):
@@ -143,9 +157,10 @@ class StartViewMixin(TaskViewMixin):
         try:
             with transaction.atomic():
                 self.object = form.save()
-                self.object.start_engine(self.name, user=self.completed_by())
+                self.task = self.object.start_engine(self.name, user=self.completed_by())
         except TemporalUnavailable as error:
             return engine_unavailable(self.request, error)
+        client.wait_followed(self.object, self.task.pk)
         return HttpResponseRedirect(self.get_success_url())
 
 

@@ -34,6 +34,9 @@ class WalkerInput(BaseModel):
     workflow: WorkflowRef
     start_task_id: int
     start_node: str
+    start_task_key: str | None = None
+    """The start Task row's key, a token Django chose and stored with the row: a row with the
+    same ids from another (rolled-back) start never confirms this execution."""
     config: WalkerConfig = Field(default_factory=WalkerConfig)
     state: WalkerState | None = None
     """Set when a run continues as new."""
@@ -75,6 +78,8 @@ class ConfirmTask(BaseModel):
     task: TaskRef
     statuses: list[str]
     """Succeed once the Task row has one of these statuses."""
+    key: str | None = None
+    """Only the row with this key counts (ids repeat after a rollback; the key does not)."""
     wait: timedelta | None = None
     """Keep looking this long within one run, then fail for good. ``None`` (walkers from before
     that): look once and fail retryably; the walker's timeout bounds the retries."""

@@ -52,6 +52,9 @@ RUN_HISTORY_LIMIT = 4_000
 """Continue as new at this many events even before the server suggests it: the server only
 says so when a workflow task starts, and a chain of local activities runs in one long task."""
 
+BUSY_PHASES = frozenset({Phase.CONFIRM_START, Phase.CREATE, Phase.RUN})
+"""Phases in which a task's driver is at work (an activity), not waiting for the outside."""
+
 MAX_DOUBLINGS = 20
 """Poll backoff doubles at most this often (then the cap applies anyway; avoids overflow)."""
 
@@ -89,6 +92,11 @@ class JoeflowWalker:
         self._history_length = 0
         self._markers_since = 0
         """Local activities completed since ``_history_length`` last changed: one event each."""
+        self._in_flight = 0
+        """Activities awaited right now (by drivers and the main loop): the queries' view of
+        whether the engine is working."""
+        self._confirming: set[int] = set()
+        """Tasks whose signal is being confirmed (already taken off the signal lists)."""
 
     @workflow.run
     async def run(self, input: WalkerInput) -> WalkerState:
@@ -127,6 +135,43 @@ class JoeflowWalker:
     @workflow.query(name=names.STATE)
     def state(self) -> WalkerState:
         return self._state
+
+    @workflow.query(name=names.IDLE)
+    def idle(self) -> bool:
+        """Whether every open task waits on a human, a timer, a join or a rerun.
+
+        Queries run only when every coroutine is blocked, so "no activity in flight" means each
+        driver sits in a wait; False while the instance starts, works, changes or ends.
+        """
+        return bool(
+            self._state.tasks
+            and not self._in_flight
+            and not self._draining
+            and not self._overrides
+            and not self._cancel_requested
+        )
+
+    @workflow.query(name=names.FOLLOWED)
+    def followed(self, task_id: int) -> bool:
+        """Whether what Django committed for ``task_id`` has been handled and the tasks that
+        directly follow it are mirrored (Django waits for this: "synchronous bookkeeping")."""
+        state = self._state
+        if (
+            self._draining
+            or self._overrides
+            or self._cancel_requested
+            or task_id in self._confirming
+            or task_id in state.completions
+            or task_id in state.reruns
+            or task_id in state.cancels
+        ):
+            return False
+        for task in state.tasks.values():
+            if task.id == task_id and task.phase in BUSY_PHASES:
+                return False
+            if task_id in task.parent_ids and task.id is None:
+                return False
+        return True
 
     @workflow.signal(name=names.COMPLETE_TASK)
     def complete_task(self, task_id: int) -> None:
@@ -318,8 +363,9 @@ class JoeflowWalker:
 
     async def _confirm_start(self, task: OpenTask) -> None:
         ref = TaskRef(workflow=self._input.workflow, task_id=task.id)
+        confirm = ConfirmTask(task=ref, statuses=["succeeded"], key=self._input.start_task_key)
         try:
-            await self._confirm(ConfirmTask(task=ref, statuses=["succeeded"]))
+            await self._confirm(confirm)
         except ActivityError:
             workflow.logger.warning("Start task %s was never committed; nothing to do", task.id)
             del self._state.tasks[task.key]
@@ -363,7 +409,7 @@ class JoeflowWalker:
                 retry_policy=MIRROR_RETRY,
             )
         else:
-            outcome = await workflow.execute_activity(
+            outcome = await self._activity(
                 names.RUN_MACHINE_TASK,
                 request,
                 result_type=MachineOutcome,
@@ -420,17 +466,20 @@ class JoeflowWalker:
     ) -> str | None:
         """Wait until the commit a signal announced is visible; None if it never became so."""
         signals.remove(task.id)
+        self._confirming.add(task.id)
         ref = TaskRef(workflow=self._input.workflow, task_id=task.id)
         try:
             return await self._confirm(ConfirmTask(task=ref, statuses=statuses))
         except ActivityError:
             workflow.logger.warning("Signal for task %s not backed by a commit; ignored", task.id)
             return None
+        finally:
+            self._confirming.discard(task.id)
 
     async def _confirm(self, confirm: ConfirmTask) -> str:
         config = self._input.config
         if not workflow.patched(CONFIRM_WHILE_RUNNING):
-            return await workflow.execute_activity(
+            return await self._activity(
                 names.CONFIRM_TASK,
                 confirm,
                 result_type=str,
@@ -438,7 +487,7 @@ class JoeflowWalker:
                 schedule_to_close_timeout=config.confirm_timeout,
                 retry_policy=CONFIRM_RETRY,
             )
-        return await workflow.execute_activity(
+        return await self._activity(
             names.CONFIRM_TASK,
             confirm.model_copy(update={"wait": config.confirm_timeout}),
             result_type=str,
@@ -486,7 +535,7 @@ class JoeflowWalker:
 
     async def _mirror(self, activity: str, arg: object, result_type: type | None = None):
         """A short, idempotent write to the mirror: a local activity, saving a round trip."""
-        execute = self._local_activity if self._one_activity_per_step else workflow.execute_activity
+        execute = self._local_activity if self._one_activity_per_step else self._activity
         return await execute(
             activity,
             arg,
@@ -495,10 +544,19 @@ class JoeflowWalker:
             retry_policy=MIRROR_RETRY,
         )
 
+    async def _activity(self, activity: str, arg: object, **options):
+        self._in_flight += 1
+        try:
+            return await workflow.execute_activity(activity, arg, **options)
+        finally:
+            self._in_flight -= 1
+
     async def _local_activity(self, activity: str, arg: object, **options):
+        self._in_flight += 1
         try:
             return await workflow.execute_local_activity(activity, arg, **options)
         finally:
+            self._in_flight -= 1
             self._markers_since += 1
 
     @staticmethod
