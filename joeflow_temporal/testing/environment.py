@@ -175,6 +175,8 @@ class TestEnvironment:
                 self.worker.stop()
             if self._server is not None:
                 engine_client.run(self._server.shutdown(), timeout=CALL_TIMEOUT)
+            self.client = None
+            engine_client.forget_client(self.address, self.namespace)
         finally:
             if self._settings is not None:
                 self._settings.disable()
