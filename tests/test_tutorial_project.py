@@ -1,10 +1,11 @@
 """The tutorial as a new user follows it: tests/tutorial_project is a project with only the
-settings docs/tutorial.md shows (plus ``TEST_RUNNER``) and the seed's "Testing your workflow"
-tests verbatim (welcome/tests.py). It runs here in a subprocess, from a copy outside this
-repository (no conftest.py above it), with ``manage.py test`` and with pytest.
+settings docs/tutorial.md shows (plus ``TEST_RUNNER``), the seed's "Testing your workflow"
+tests verbatim (welcome/tests.py) and the tutorial's engine test (welcome/test_engine.py).
+It runs here in a subprocess, from a copy outside this repository (no conftest.py above it),
+with ``manage.py test`` and with pytest.
 
-The project uses SQLite only, as a new project does; the database matters to the engine only
-in this suite's own tests, which run on both.
+The project uses SQLite only, as a new project does (its test database goes to a temporary
+file); the engine's behaviour on PostgreSQL is what this suite's own tests cover.
 """
 
 import asyncio
@@ -75,7 +76,7 @@ def manage_py_test(project: Path, *options: str) -> str:
     completed, seconds = run(project, "manage.py", "test", *options)
     output = completed.stdout + completed.stderr
     assert completed.returncode == 0, output[-5000:]
-    assert "Ran 6 tests" in output and "\nOK" in output, output[-3000:]
+    assert "Ran 7 tests" in output and "\nOK" in output, output[-3000:]
     print(f"manage.py test {' '.join(options)}: {seconds:.1f} s wall")
     return output
 
@@ -106,7 +107,7 @@ def test_pytest_without_a_conftest(project):
     assert not list(project.rglob("conftest.py"))
     completed, seconds = run(project, "-m", "pytest", "-q", "-p", "no:cacheprovider")
     assert completed.returncode == 0, completed.stdout[-5000:] + completed.stderr[-3000:]
-    assert "6 passed" in completed.stdout, completed.stdout[-2000:]
+    assert "7 passed" in completed.stdout, completed.stdout[-2000:]
     print(f"pytest: {seconds:.1f} s wall")
 
 

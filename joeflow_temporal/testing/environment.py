@@ -8,8 +8,12 @@ for the whole run.
 """
 
 import asyncio
+import os
+import tempfile
 import uuid
+from pathlib import Path
 
+from django.db import connections
 from django.test.utils import override_settings
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
@@ -53,6 +57,22 @@ def start_dev_server(extra_args: list[str]) -> tuple[WorkflowEnvironment, str]:
         timeout=SERVER_START_TIMEOUT,
     )
     return server, f"127.0.0.1:{port}"
+
+
+def sqlite_test_databases_in_files() -> None:
+    """Give each SQLite database whose test database would live in memory a temporary file.
+
+    The worker's threads use the test database beside the test. In memory (a shared cache)
+    SQLite locks whole tables and fails at once ("database table is locked") where a file
+    waits for its lock. A test database name the project sets is kept. Call it before the
+    test databases are created.
+    """
+    for alias in connections:
+        settings_dict = connections[alias].settings_dict
+        test_name = settings_dict.setdefault("TEST", {}).get("NAME")
+        if connections[alias].vendor == "sqlite" and test_name in (None, "", ":memory:"):
+            file_name = f"joeflow-temporal-test-{os.getpid()}-{alias}.sqlite3"
+            settings_dict["TEST"]["NAME"] = str(Path(tempfile.gettempdir()) / file_name)
 
 
 class RunningWorker:

@@ -6,6 +6,7 @@ Django settings configured; inert otherwise. The first test that can use the dat
 the environment (a dev server of its own and a worker, see ``TestEnvironment``) for the rest of
 the session, and every such test's leftover executions are terminated after it, so
 ``TestCase`` classes and ``django_db(transaction=True)`` tests work without a conftest.
+SQLite test databases go to a temporary file instead of memory, as with ``TestRunner``.
 
 Fixtures:
 
@@ -51,6 +52,16 @@ def _needs_worker(request: pytest.FixtureRequest) -> bool | None:
         transaction = marker.kwargs.get("transaction", marker.args[0] if marker.args else False)
         return bool(transaction or marker.kwargs.get("reset_sequences"))
     return False if "db" in request.fixturenames else None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _joeflow_temporal_sqlite_files(request: pytest.FixtureRequest):
+    """Before pytest-django creates the test databases: SQLite ones in files, not in memory
+    (``sqlite_test_databases_in_files``)."""
+    if _django_active(request.config):
+        from joeflow_temporal.testing.environment import sqlite_test_databases_in_files
+
+        sqlite_test_databases_in_files()
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ import unittest
 from django.test import TestCase, TransactionTestCase
 from django.test.runner import DiscoverRunner
 
-from joeflow_temporal.testing.environment import TestEnvironment
+from joeflow_temporal.testing.environment import TestEnvironment, sqlite_test_databases_in_files
 
 PARALLEL_MESSAGE = (
     "joeflow_temporal.testing.TestRunner runs the tests in one process (--parallel={} "
@@ -37,6 +37,9 @@ class TestRunner(DiscoverRunner):
     ``TestCase`` gives its primary keys, hence its instance ids, to the next test). At the end
     it stops the worker and the server.
 
+    SQLite test databases that would live in memory go to a temporary file instead (see
+    ``sqlite_test_databases_in_files``): the worker's threads share them with the test.
+
     ``--parallel`` greater than 1 is reduced to 1 with a message: the worker's activities use
     this process's database connections, and parallel test processes each have a database of
     their own.
@@ -63,6 +66,10 @@ class TestRunner(DiscoverRunner):
                 f"Temporal dev server at {self.temporal.address}, "
                 f"worker on task queue {self.temporal.task_queue}."
             )
+
+    def setup_databases(self, **kwargs):
+        sqlite_test_databases_in_files()
+        return super().setup_databases(**kwargs)
 
     def teardown_test_environment(self, **kwargs):
         try:
