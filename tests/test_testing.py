@@ -33,11 +33,12 @@ def test_the_session_runs_on_a_dev_server_of_its_own(temporal_server, settings):
 
 
 @pytest.mark.django_db
-def test_in_a_rolled_back_test_no_worker_runs_and_the_execution_is_ended_after(temporal_server):
+def test_a_rolled_back_tests_instances_go_unserved_and_are_ended_after(temporal_server):
     workflow = models.LinearWorkflow.start()
 
-    assert temporal_server.worker is None  # nothing commits: the engine has nothing to do
-    assert describe(workflow).status == WorkflowExecutionStatus.RUNNING
+    description = describe(workflow)  # nothing commits: the engine has nothing to do
+    assert description.task_queue == temporal_server.unserved_task_queue
+    assert description.status == WorkflowExecutionStatus.RUNNING
     assert tasks(workflow) == [("start", "succeeded")]
     temporal_server.end_open_executions()  # what the plugin does after the test
     assert describe(workflow).status == WorkflowExecutionStatus.TERMINATED
@@ -49,7 +50,7 @@ def test_transaction_tests_get_the_sessions_worker_without_asking(temporal_serve
 
     wait_for_engine(workflow)
 
-    assert temporal_server.worker is not None
+    assert describe(workflow).task_queue == temporal_server.task_queue
     assert tasks(workflow) == [
         ("start", "succeeded"),
         ("first", "succeeded"),

@@ -132,9 +132,12 @@ class TestEnvironment:
     """A dev server, a worker on a task queue of its own, and the settings pointing at them.
 
     ``start()`` then ``stop()``, once each. Extra dev-server arguments come from the setting
-    ``JOEFLOW_TEMPORAL_TEST_SERVER_ARGS``. The worker runs only while tests need it
-    (``use_worker``): a ``TestCase`` commits nothing, so a worker would only look, from other
-    threads, for rows that never come (and, on SQLite, lock tables the test is using).
+    ``JOEFLOW_TEMPORAL_TEST_SERVER_ARGS``.
+
+    Two task queues: the worker serves ``task_queue`` (started with the first test that needs
+    it), and nothing ever serves ``unserved_task_queue``, where tests whose transaction is
+    rolled back start their instances (``task_queue_for``): a ``TestCase`` commits nothing,
+    so a worker would only look, from other threads, for rows that never come.
     """
 
     __test__ = False  # not a test class, whatever pytest's name patterns say
@@ -143,6 +146,7 @@ class TestEnvironment:
 
     def __init__(self) -> None:
         self.task_queue = new_task_queue()
+        self.unserved_task_queue = new_task_queue()
         self.address: str | None = None
         self.client: Client | None = None
         self.worker: RunningWorker | None = None
@@ -167,24 +171,23 @@ class TestEnvironment:
         _active = self
         return self
 
-    def use_worker(self, needed: bool) -> None:
-        """Start the worker if ``needed`` and it is not running; stop it if not ``needed``."""
-        if needed and self.worker is None:
+    def task_queue_for(self, commits: bool) -> str:
+        """The queue for a test's instances: served when its commits are real (``commits``),
+        else unserved; the worker starts the first time a served queue is asked for."""
+        if not commits:
+            return self.unserved_task_queue
+        if self.worker is None:
             self.worker = RunningWorker(self.client, self.task_queue).start()
-        elif not needed and self.worker is not None:
-            worker, self.worker = self.worker, None
-            worker.stop()
+        return self.task_queue
 
     def end_open_executions(self, task_queue: str | None = None) -> None:
-        """Terminate what still runs on the environment's task queue (or on ``task_queue``).
+        """Terminate what still runs on ``task_queue``, or on both of the environment's queues.
 
         Called after every test: instance ids are ``<label>.<pk>`` and a rolled-back
         ``TestCase`` gives its primary keys to the next test, so nothing may outlive a test.
         """
-        engine_client.run(
-            terminate_open_executions(self.client, task_queue or self.task_queue),
-            timeout=CALL_TIMEOUT,
-        )
+        for name in [task_queue] if task_queue else [self.task_queue, self.unserved_task_queue]:
+            engine_client.run(terminate_open_executions(self.client, name), timeout=CALL_TIMEOUT)
 
     def stop(self) -> None:
         """Stop the worker and the server and restore the settings (safe after a failed start)."""

@@ -36,17 +36,17 @@ def _django_active(config: pytest.Config) -> bool:
     return settings.configured
 
 
-def _needs_worker(request: pytest.FixtureRequest) -> bool | None:
-    """Like ``runner.needs_worker``: yes when the test's commits are real (the engine sees
+def _commits_are_real(request: pytest.FixtureRequest) -> bool | None:
+    """Like ``runner.commits_are_real``: yes when the test's commits are real (the engine sees
     them), no when it runs in a transaction that is rolled back, ``None`` without a database."""
     if TRANSACTIONAL_FIXTURES & set(request.fixturenames):
         return True
     cls = getattr(request.node, "cls", None)
     if cls is not None:
-        from joeflow_temporal.testing.runner import needs_worker
+        from joeflow_temporal.testing.runner import commits_are_real
 
-        if (needed := needs_worker(cls)) is not None:
-            return needed
+        if (commits := commits_are_real(cls)) is not None:
+            return commits
     marker = request.node.get_closest_marker("django_db")
     if marker is not None:
         transaction = marker.kwargs.get("transaction", marker.args[0] if marker.args else False)
@@ -81,16 +81,17 @@ def temporal_server(request: pytest.FixtureRequest):
 
 @pytest.fixture(autouse=True)
 def _joeflow_temporal_test(request: pytest.FixtureRequest):
-    """For every test that can use the database: the environment runs, its worker only if the
-    test's commits are real, and what the test left running on the environment's task queue is
-    terminated afterwards (a rolled-back ``TestCase`` gives its primary keys, hence its
-    instance ids, to the next test)."""
-    needed = _needs_worker(request) if _django_active(request.config) else None
-    if needed is None:
+    """For every test that can use the database: the environment runs, the test's instances go
+    to the served queue if its commits are real and to the unserved one if they are rolled
+    back, and what the test left running is terminated afterwards (a rolled-back ``TestCase``
+    gives its primary keys, hence its instance ids, to the next test)."""
+    commits = _commits_are_real(request) if _django_active(request.config) else None
+    if commits is None:
         yield
         return
     environment = request.getfixturevalue("temporal_server")
-    environment.use_worker(needed)
+    queue = environment.task_queue_for(commits)
+    request.getfixturevalue("settings").JOEFLOW_TEMPORAL_TASK_QUEUE = queue
     yield
     environment.end_open_executions()
 

@@ -4,6 +4,7 @@ import unittest
 
 from django.test import TestCase, TransactionTestCase
 from django.test.runner import DiscoverRunner
+from django.test.utils import override_settings
 
 from joeflow_temporal.testing.environment import TestEnvironment, sqlite_test_databases_in_files
 
@@ -13,10 +14,10 @@ PARALLEL_MESSAGE = (
 )
 
 
-def needs_worker(test_class: type) -> bool | None:
-    """Whether tests of ``test_class`` need the engine to run: yes for a
-    ``TransactionTestCase`` (the engine sees its commits), no for a ``TestCase`` (nothing
-    commits), ``None`` for the rest (no database)."""
+def commits_are_real(test_class: type) -> bool | None:
+    """Whether tests of ``test_class`` commit for real: yes for a ``TransactionTestCase`` (the
+    engine sees what it commits), no for a ``TestCase`` (rolled back), ``None`` for the rest
+    (no database)."""
     if issubclass(test_class, TestCase):
         return False
     if issubclass(test_class, TransactionTestCase):
@@ -31,8 +32,9 @@ class TestRunner(DiscoverRunner):
     the test databases are created it starts the bundled dev server (in memory, on a free
     loopback port: never a server the developer runs) and points ``JOEFLOW_TEMPORAL_ADDRESS``,
     ``_NAMESPACE`` and ``_TASK_QUEUE`` (a queue of its own) at it. A worker in this process
-    serves that queue during ``TransactionTestCase`` tests, whose commits the engine sees;
-    during ``TestCase`` tests nothing commits, so no worker runs and the engine does nothing.
+    serves that queue for ``TransactionTestCase`` tests, whose commits the engine sees;
+    ``TestCase`` tests commit nothing, so their instances go to a queue no worker serves and
+    the engine does nothing with them.
     After each test it terminates the executions the test left running (a rolled-back
     ``TestCase`` gives its primary keys, hence its instance ids, to the next test). At the end
     it stops the worker and the server.
@@ -85,12 +87,17 @@ class TestRunner(DiscoverRunner):
 
         class Result(base):
             def startTest(self, test):
-                needed = needs_worker(type(test))
-                if needed is not None:
-                    environment.use_worker(needed)
+                self.queue_override = None
+                commits = commits_are_real(type(test))
+                if commits is not None:
+                    queue = environment.task_queue_for(commits)
+                    self.queue_override = override_settings(JOEFLOW_TEMPORAL_TASK_QUEUE=queue)
+                    self.queue_override.enable()
                 super().startTest(test)
 
             def stopTest(self, test):
+                if self.queue_override is not None:
+                    self.queue_override.disable()
                 environment.end_open_executions()
                 super().stopTest(test)
 
