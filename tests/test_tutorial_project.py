@@ -24,6 +24,8 @@ from temporalio.client import Client
 
 from joeflow_temporal.devserver import free_port
 
+pytestmark = pytest.mark.once  # SQLite only, whatever DATABASE_URL says: one pass is enough
+
 PROJECT = Path(__file__).resolve().parent / "tutorial_project"
 RUNNER_SETTING = 'TEST_RUNNER = "joeflow_temporal.testing.TestRunner"'
 TIMEOUT = 300
