@@ -7,7 +7,8 @@ from datetime import timedelta
 from django_integration.settings import *  # noqa: F403
 from django_integration.settings import DATABASES
 
-INSTALLED_APPS = INSTALLED_APPS + ["tests.testapp"]  # noqa: F405
+# django-reversion too, so that joeflow_temporal.contrib.reversion is active in every test.
+INSTALLED_APPS = INSTALLED_APPS + ["reversion", "tests.testapp"]  # noqa: F405
 
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not memory: the worker's threads and the test share it.

@@ -5,6 +5,8 @@ block, a later instance that gets the same primary key (and the same start-task 
 import pytest
 from django.db import connection, transaction
 
+from joeflow_temporal import client as engine_client
+from joeflow_temporal.engine import names
 from tests.helpers import result, tasks, wait_until
 from tests.testapp import models
 
@@ -66,3 +68,71 @@ def test_start_view_after_a_rolled_back_start_view(worker, client):
     assert response.status_code == 302
     workflow = models.HumanWorkflow.objects.get()
     wait_until(lambda: workflow.task_set.filter(name="edit", status="scheduled").exists())
+
+
+def test_a_rolled_back_override_is_not_taken_for_the_next_one(worker):
+    """Both overrides record a Task row; the rolled-back one's id is handed out again."""
+    workflow = models.SplitJoinWorkflow.start()
+    wait_until(lambda: workflow.task_set.filter(name="join").exists())
+
+    with pytest.raises(RolledBack), transaction.atomic():
+        ghost = workflow.override(["review"])
+        raise RolledBack
+    override = workflow.override(["approve"])
+
+    if connection.vendor == "sqlite":
+        assert override.pk == ghost.pk
+    # The ghost never started its `review`: the only task after the override is `approve`.
+    assert [t.name for t in override.child_task_set.all()] == ["approve"]
+    open_names = {t["name"] for t in workflow.get_engine_state()["tasks"].values()}
+    assert open_names == {"approve"}
+
+
+def test_a_rolled_back_instance_cancel_changes_nothing(worker, django_user_model):
+    workflow = models.HumanWorkflow.start_with("start", {"choice": "x"})
+    edit = workflow.task_set.get(name="edit", status="scheduled")
+
+    with pytest.raises(RolledBack), transaction.atomic():
+        workflow.cancel()
+        raise RolledBack
+
+    edit.refresh_from_db()
+    assert edit.status == "scheduled"
+    # The engine looked for the cancel's commit and gave up; the instance still runs.
+    wait_until(lambda: workflow.get_engine_state()["tasks"] and not_cancelling(workflow))
+    edit.complete()
+    result(workflow)
+    assert tasks(workflow) == [
+        ("start", "succeeded"),
+        ("edit", "succeeded"),
+        ("end", "succeeded"),
+    ]
+
+
+def not_cancelling(workflow) -> bool:
+    """The engine is back to waiting for the human (it has dropped the unconfirmed cancel)."""
+    return engine_client.run(idle(workflow), timeout=30)
+
+
+async def idle(workflow) -> bool:
+    client = await engine_client.get_client()
+    return await client.get_workflow_handle(workflow.temporal_workflow_id).query(names.IDLE)
+
+
+def test_cancel_records_who_canceled_what(worker, django_user_model):
+    boss = django_user_model.objects.create_user("boss")
+    workflow = models.HumanWorkflow.start_with("start", {"choice": "x"})
+    edit = workflow.task_set.get(name="edit", status="scheduled")
+
+    workflow.cancel(user=boss)
+
+    workflow.refresh_from_db()
+    assert workflow.completed is not None
+    cancel = workflow.task_set.get(name="cancel")
+    assert (cancel.status, cancel.completed_by_user) == ("succeeded", boss)
+    assert list(cancel.parent_task_set.all()) == [edit]
+    edit.refresh_from_db()
+    assert edit.status == "canceled"
+
+    workflow.cancel(user=boss)  # an ended instance: nothing to do
+    assert workflow.task_set.filter(name="cancel").count() == 1

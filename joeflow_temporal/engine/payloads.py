@@ -91,10 +91,21 @@ class CancelTasks(BaseModel):
     """The tasks to cancel if still open; ``None``: every open task of the instance."""
 
 
+class CancelRequest(BaseModel):
+    """Sent by ``Workflow.cancel`` after it recorded a ``cancel`` task and canceled the open ones:
+    the engine ends the instance once that row (with that key) is committed."""
+
+    task_id: int
+    task_key: str
+
+
 class OverrideRequest(BaseModel):
     """Sent by Django after it recorded an ``override`` task and canceled the open ones."""
 
     task_id: int
+    task_key: str | None = None
+    """The override Task row's key, a token stored with it: after a rollback its id can be
+    handed out again (to the next override, say), the key cannot."""
     next_tasks: list[str]
     graph: Graph | None = None
     """The class's current graph: from the override on, the instance walks it (after a deploy,

@@ -17,6 +17,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 from joeflow_temporal.engine import names
 from joeflow_temporal.engine.payloads import (
+    CancelRequest,
     CancelTasks,
     ConfirmTask,
     CreateTask,
@@ -42,6 +43,10 @@ CONFIRM_OVERRIDE_FIRST = "confirm-override-before-dropping-tasks"
 ONE_ACTIVITY_PER_STEP = "one-activity-per-machine-step"
 """Patch id: a machine task's first run creates its row (was: a create activity before it),
 and mirror-only writes are local activities (were: regular ones)."""
+
+CONFIRM_INSTANCE_CANCEL = "confirm-instance-cancel"
+"""Patch id: an instance cancel that names its ``cancel`` task is confirmed against it before
+anything is canceled (was: acted on at once, even when its transaction rolled back)."""
 
 CONFIRM_WHILE_RUNNING = "confirm-looks-while-running"
 """Patch id: the confirm activity looks for the commit for ``confirm_timeout`` while it runs and
@@ -85,7 +90,8 @@ class JoeflowWalker:
         )
         self._drivers: dict[str, asyncio.Task[None]] = {}
         self._draining = False
-        self._cancel_requested = False
+        self._cancel_requests: list[CancelRequest | None] = []
+        """``cancel`` signals not yet handled (None: from a Django without cancel tasks)."""
         self._overrides: list[OverrideRequest] = []
         self._fatal: BaseException | None = None
         self._one_activity_per_step = False
@@ -108,9 +114,11 @@ class JoeflowWalker:
                 await workflow.wait_condition(self._needs_attention)
                 if self._fatal:
                     raise ApplicationError(str(self._fatal), type="JoeflowEngineError")
-                if self._cancel_requested:
-                    await self._cancel_instance()
-                    return self._state
+                if self._cancel_requests:
+                    if await self._cancel_committed():
+                        await self._cancel_instance()
+                        return self._state
+                    continue
                 if self._overrides:
                     await self._apply_overrides()
                     continue
@@ -118,7 +126,7 @@ class JoeflowWalker:
                     await self._mirror(names.FINISH_WORKFLOW, self._input.workflow)
                     return self._state
                 await self._quiesce()
-                if self._state.tasks and not (self._cancel_requested or self._overrides):
+                if self._state.tasks and not (self._cancel_requests or self._overrides):
                     workflow.continue_as_new(self._next_run_input())
                 self._resume()
         except asyncio.CancelledError:
@@ -148,7 +156,7 @@ class JoeflowWalker:
             and not self._in_flight
             and not self._draining
             and not self._overrides
-            and not self._cancel_requested
+            and not self._cancel_requests
         )
 
     @workflow.query(name=names.FOLLOWED)
@@ -159,7 +167,7 @@ class JoeflowWalker:
         if (
             self._draining
             or self._overrides
-            or self._cancel_requested
+            or self._cancel_requests
             or task_id in self._confirming
             or task_id in state.completions
             or task_id in state.reruns
@@ -190,15 +198,15 @@ class JoeflowWalker:
         self._overrides.append(request)
 
     @workflow.signal(name=names.CANCEL)
-    def cancel(self) -> None:
-        self._cancel_requested = True
+    def cancel(self, request: CancelRequest | None = None) -> None:
+        self._cancel_requests.append(request)
 
     # Main loop helpers
 
     def _needs_attention(self) -> bool:
         return bool(
             self._fatal
-            or self._cancel_requested
+            or self._cancel_requests
             or self._overrides
             or not self._state.tasks
             or self._history_is_long()
@@ -243,6 +251,23 @@ class JoeflowWalker:
         )
         return self._input.model_copy(update={"state": state})
 
+    async def _cancel_committed(self) -> bool:
+        """Whether one of the pending cancels was committed; the others are dropped."""
+        while self._cancel_requests:
+            request = self._cancel_requests.pop(0)
+            if request is None or not workflow.patched(CONFIRM_INSTANCE_CANCEL):
+                return True
+            ref = TaskRef(workflow=self._input.workflow, task_id=request.task_id)
+            try:
+                await self._confirm(
+                    ConfirmTask(task=ref, statuses=["succeeded"], key=request.task_key)
+                )
+            except ActivityError:
+                workflow.logger.warning("Cancel %s was never committed; ignored", ref.task_id)
+                continue
+            return True
+        return False
+
     async def _cancel_instance(self) -> None:
         await self._quiesce()
         await self._mirror(
@@ -284,7 +309,9 @@ class JoeflowWalker:
             request = self._overrides.pop(0)
             ref = TaskRef(workflow=self._input.workflow, task_id=request.task_id)
             try:
-                await self._confirm(ConfirmTask(task=ref, statuses=["succeeded"]))
+                await self._confirm(
+                    ConfirmTask(task=ref, statuses=["succeeded"], key=request.task_key)
+                )
             except ActivityError:
                 workflow.logger.warning("Override %s was never committed; ignored", ref.task_id)
                 continue
