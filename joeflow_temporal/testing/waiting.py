@@ -9,6 +9,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from joeflow_temporal import client as engine_client
+from joeflow_temporal import conf
 from joeflow_temporal.engine import names
 
 POLL_INTERVAL = 0.05
@@ -60,8 +61,8 @@ def wait_for_engine(instance=None, timeout: float = 30) -> None:
         if time.monotonic() >= deadline:
             raise EngineTimeout(
                 f"The engine was still working after {timeout} seconds on: "
-                f"{', '.join(sorted(pending))}. Is a worker running on task queue "
-                "JOEFLOW_TEMPORAL_TASK_QUEUE, and does a machine task keep returning False?"
+                f"{', '.join(sorted(pending))}. Does a worker serve task queue "
+                f"{conf.get('JOEFLOW_TEMPORAL_TASK_QUEUE')!r}, and do its machine tasks end?"
             )
         time.sleep(POLL_INTERVAL)
 
