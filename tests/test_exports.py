@@ -10,6 +10,7 @@ import joeflow_temporal.utils
 
 def test_engine_exports():
     assert sorted(joeflow_temporal.engine.__all__) == [
+        "CancelRequest",
         "CreateTask",
         "EnginePlugin",
         "Graph",
@@ -52,6 +53,7 @@ def test_temporal_names():
         "cancel_task",
     )
     assert (names.CANCEL, names.STATE) == ("cancel", "state")
+    assert (names.IDLE, names.FOLLOWED) == ("idle", "followed")
 
 
 def test_joeflow_names():
