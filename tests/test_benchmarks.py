@@ -23,6 +23,7 @@ SCENARIOS = {
     "raw_split": "raw temporalio: 8 concurrent",
     "split_join": "split/join 8 branches",
     "human": "human round trip",
+    "sync": "synchronous bookkeeping",
     "loop": "-iteration loop",
     "inbox": "inbox GET /api/tasks/",
 }
