@@ -18,7 +18,7 @@ from temporalio.api.operatorservice.v1 import (
     AddSearchAttributesRequest,
     ListSearchAttributesRequest,
 )
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import (
     SearchAttributeKey,
     SearchAttributePair,
@@ -28,7 +28,7 @@ from temporalio.common import (
 from temporalio.service import RetryConfig, RPCError, RPCStatusCode
 
 from joeflow_temporal import conf
-from joeflow_temporal.engine import EnginePlugin, WalkerInput, WorkflowRef, names
+from joeflow_temporal.engine import EnginePlugin, WalkerInput, WalkerState, WorkflowRef, names
 from joeflow_temporal.exceptions import InstanceNotRunning, TemporalUnavailable
 
 SEARCH_ATTRIBUTE = SearchAttributeKey.for_keyword(names.SEARCH_ATTRIBUTE)
@@ -135,7 +135,13 @@ def _call(make_call):
     return run(call(), timeout=3 * rpc_timeout.total_seconds() + 5)
 
 
-def start_workflow(workflow, start_task, config) -> None:
+def start_workflow(workflow, start_task, config, state: WalkerState | None = None) -> None:
+    """Start the instance's execution at ``start_task`` (or, given ``state``, at its open tasks).
+
+    Raises:
+        TemporalUnavailable: Temporal could not be reached in time.
+        WorkflowAlreadyStartedError: an execution with the instance's id is running.
+    """
     label = workflow.label()
     walker_input = WalkerInput(
         graph=workflow.get_graph_spec(),
@@ -143,6 +149,7 @@ def start_workflow(workflow, start_task, config) -> None:
         start_task_id=start_task.pk,
         start_node=start_task.name,
         config=config,
+        state=state,
     )
     task_queue = conf.get("JOEFLOW_TEMPORAL_TASK_QUEUE")
 
@@ -158,6 +165,26 @@ def start_workflow(workflow, start_task, config) -> None:
         )
 
     _call(start)
+
+
+def running_input(workflow) -> WalkerInput | None:
+    """The input the instance's running execution was started with; None if none runs."""
+
+    async def fetch(client: Client, rpc_timeout):
+        handle = client.get_workflow_handle(workflow.temporal_workflow_id)
+        description = await handle.describe(rpc_timeout=rpc_timeout)
+        if description.status != WorkflowExecutionStatus.RUNNING:
+            return None
+        async for event in handle.fetch_history_events(rpc_timeout=rpc_timeout):
+            payloads = event.workflow_execution_started_event_attributes.input.payloads
+            [started_with] = await client.data_converter.decode(payloads, [WalkerInput])
+            return started_with
+        return None
+
+    try:
+        return _call(fetch)
+    except InstanceNotRunning:
+        return None
 
 
 def signal(workflow, name: str, arg=None) -> None:

@@ -7,7 +7,10 @@ from datetime import timedelta
 from django_integration.settings import *  # noqa: F403
 from django_integration.settings import DATABASES
 
-INSTALLED_APPS = INSTALLED_APPS + ["tests.testapp"]  # noqa: F405
+INSTALLED_APPS = INSTALLED_APPS + [  # noqa: F405
+    "tests.testapp",
+    "tests.joeflow_fixture.shop",  # the app of the joeflow 2.0.2 database (import_joeflow)
+]
 
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not memory: the worker's threads and the test share it.

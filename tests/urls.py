@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from django_integration.urls import urlpatterns as project_urlpatterns
+from tests.joeflow_fixture.shop import models as shop
 from tests.testapp import models
 
 urlpatterns = [
@@ -11,4 +12,5 @@ urlpatterns = [
     path("guarded/", include(models.GuardedWorkflow.urls())),
     path("chaos/", include(models.ChaosHumanWorkflow.urls())),
     path("deploy/", include(models.DeployWorkflow.urls())),
+    path("shop/orders/", include(shop.OrderWorkflow.urls())),
 ]
