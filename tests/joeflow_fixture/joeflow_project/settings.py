@@ -36,8 +36,19 @@ if os.environ.get("FIXTURE_PG"):
     }
 else:
     DATABASES = {
-        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ["FIXTURE_DB"]}
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.environ["FIXTURE_DB"],
+            "OPTIONS": {"timeout": 20},  # the worker writes beside migrate and shell
+        }
     }
 
 # joeflow hands machine tasks to this runner; populate.py runs the ones it chooses itself.
 JOEFLOW_TASK_RUNNER = "joeflow_project.runner.leave_queued"
+
+# check_procedure.py: the documented move to joeflow_temporal, step 2 and step 7.
+if os.environ.get("FIXTURE_STEP") in ("renamed", "without_joeflow"):
+    INSTALLED_APPS += ["rest_framework", "joeflow_temporal"]
+    JOEFLOW_TEMPORAL_ADDRESS = os.environ["JOEFLOW_TEMPORAL_ADDRESS"]
+if os.environ.get("FIXTURE_STEP") == "without_joeflow":
+    INSTALLED_APPS.remove("joeflow")
