@@ -163,10 +163,6 @@ class Summary:
     ended: int = 0
     skipped: int = 0
 
-    @property
-    def total(self) -> int:
-        return self.started + self.ended + self.skipped
-
 
 class JoeflowImport:
     """Reads joeflow's tables on database ``using`` and imports them, an instance at a time.
@@ -308,9 +304,10 @@ class JoeflowImport:
         summary = Summary()
         self.reserve_ids()
         for plan in plans:
+            started = not plan.already_imported and self.import_instance(plan)
             if plan.already_imported:
                 summary.skipped += 1
-            elif self.import_instance(plan):
+            elif started:
                 summary.started += 1
             else:
                 summary.ended += 1
