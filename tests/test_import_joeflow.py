@@ -18,14 +18,17 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, models
+from django.db.migrations.state import ModelState, ProjectState
 from django.utils.dateparse import parse_datetime
 
 from joeflow_temporal import client as engine_client
 from joeflow_temporal.devserver import free_port
 from joeflow_temporal.models import Task, Workflow
+from joeflow_temporal.operations import MoveToJoeflowTemporal
 from tests.conftest import RunningWorker
 from tests.helpers import result
 from tests.joeflow_fixture import loading
@@ -285,3 +288,58 @@ def test_refuses_instances_it_cannot_run_and_writes_nothing(joeflow_db):
     with pytest.raises(CommandError):
         import_joeflow()
     assert not Workflow.objects.exists()
+
+
+def test_move_to_joeflow_temporal_moves_the_parent_link_and_the_base(transactional_db):
+    """Step 5's operation on a model as joeflow's migrations left it: its table's parent link
+    points at ``joeflow_workflow`` and its recorded base is joeflow's ``Workflow`` (joeflow's
+    model stands in as a model state: the package is not installed here)."""
+    link = models.OneToOneField(
+        "joeflow.workflow",
+        on_delete=models.CASCADE,
+        parent_link=True,
+        auto_created=True,
+        primary_key=True,
+        serialize=False,
+    )
+    before = ProjectState.from_apps(apps)
+    before.add_model(
+        ModelState("joeflow", "workflow", [("id", models.BigAutoField(primary_key=True))])
+    )
+    before.add_model(
+        ModelState(
+            "legacy",
+            "parcel",
+            [("workflow_ptr", link), ("weight", models.IntegerField())],
+            bases=("joeflow.workflow",),
+        )
+    )
+    with connection.schema_editor() as editor:
+        editor.create_model(before.apps.get_model("joeflow", "workflow"))
+        editor.create_model(before.apps.get_model("legacy", "parcel"))
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("INSERT INTO joeflow_workflow (id) VALUES (41)")
+            cursor.execute("INSERT INTO legacy_parcel (workflow_ptr_id, weight) VALUES (41, 7)")
+        assert parent_link_target("legacy_parcel") == "joeflow_workflow"
+        Workflow.objects.bulk_create([Workflow(pk=41)])  # what import_joeflow does first
+
+        move = MoveToJoeflowTemporal("parcel")
+        after = before.clone()
+        move.state_forwards("legacy", after)
+        with connection.schema_editor() as editor:
+            move.database_forwards("legacy", editor, before, after)
+
+        assert after.models["legacy", "parcel"].bases == ("joeflow_temporal.workflow",)
+        assert parent_link_target("legacy_parcel") == "joeflow_temporal_workflow"
+        parcel = after.apps.get_model("legacy", "parcel").objects.get()
+        assert (parcel.pk, parcel.weight) == (41, 7)
+    finally:
+        loading.drop_tables("legacy_parcel", "joeflow_workflow")
+
+
+def parent_link_target(table: str) -> str:
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, table).values()
+    [(target, _)] = [c["foreign_key"] for c in constraints if c["foreign_key"]]
+    return target

@@ -52,9 +52,14 @@ def create_joeflow_tables() -> None:
 
 
 def drop_joeflow_tables() -> None:
+    drop_tables(*reversed(TABLES))
+
+
+def drop_tables(*tables: str) -> None:
+    """Tables a test made beside the models' (the test database's flush does not know them)."""
     cascade = " CASCADE" if connection.vendor == "postgresql" else ""
     with connection.cursor() as cursor:
-        for table in reversed(TABLES):
+        for table in tables:
             cursor.execute(f"DROP TABLE IF EXISTS {table}{cascade}")
 
 
