@@ -321,13 +321,14 @@ class JoeflowImport:
             if Workflow.objects.using(self.using).filter(pk=instance.id).exists():
                 plan.already_imported = True  # imported by a run beside this one
                 return False
-            self.copy_rows(instance)
+            tasks = self.copy_rows(instance)
             if plan.state is None:
                 return False
-            self.start_execution(plan)
+            self.start_execution(plan, first_task=tasks[0])
         return True
 
-    def copy_rows(self, instance: Instance) -> None:
+    def copy_rows(self, instance: Instance) -> list[Task]:
+        """Insert the instance's rows into our tables; return its tasks, oldest first."""
         db = self.using
         Workflow.objects.using(db).bulk_create([Workflow(pk=instance.id)])
         # bulk_create stamps auto_now(_add) fields with now; joeflow's times are put back.
@@ -364,11 +365,14 @@ class JoeflowImport:
             for task in instance.tasks
             for user_id in task.assignee_ids
         )
+        return tasks
 
-    def start_execution(self, plan: Plan) -> None:
+    def start_execution(self, plan: Plan, first_task: Task) -> None:
+        """Start the execution at the open tasks (``first_task`` only fills the input's
+        ``start_task_id`` and ``start_node``, which a run with a state does not use)."""
         instance = plan.instance
         workflow = plan.workflow_class(pk=instance.id, created=instance.created)
-        first = Task.objects.using(self.using).filter(_workflow_id=workflow.pk).earliest("pk")
+        first = first_task
         config = workflow.get_walker_config()
         try:
             client.start_workflow(workflow, first, config, state=plan.state)
