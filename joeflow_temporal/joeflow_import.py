@@ -16,7 +16,7 @@ its task's creation plus its duration, a ``Join`` waits for the parents that hav
 One instance, one transaction: its rows, and the start of its execution before the commit (as
 ``Workflow.start_engine``). An instance already in our tables is skipped, so a run that was
 interrupted can simply be run again. An execution that was started just before an interruption
-(its rows rolled back) is recognised by its input and kept.
+(its rows rolled back) is replaced by the rerun's.
 
 joeflow's tables are read with plain SQL: the ``joeflow`` package need not be installed.
 """
@@ -30,10 +30,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connections, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from joeflow_temporal import client
-from joeflow_temporal.engine import OpenTask, Phase, WalkerInput, WalkerState, WorkflowRef
+from joeflow_temporal.engine import OpenTask, Phase, WalkerState
 from joeflow_temporal.models import Task, Workflow
 
 WORKFLOW_TABLE = "joeflow_workflow"
@@ -298,8 +297,6 @@ class JoeflowImport:
         Raises:
             TemporalUnavailable: Temporal could not be reached; that instance's rows were
                 rolled back and the ones before it stay imported.
-            ImportRefused: an execution with the instance's id runs that this import did not
-                start.
         """
         summary = Summary()
         self.reserve_ids()
@@ -369,31 +366,14 @@ class JoeflowImport:
 
     def start_execution(self, plan: Plan, first_task: Task) -> None:
         """Start the execution at the open tasks (``first_task`` only fills the input's
-        ``start_task_id`` and ``start_node``, which a run with a state does not use)."""
+        ``start_task_id`` and ``start_node``, which a run with a state does not use).
+
+        An execution an interrupted run started for this instance (its rows rolled back) is
+        terminated by the start and replaced: it never found its rows, so it did nothing.
+        """
         instance = plan.instance
         workflow = plan.workflow_class(pk=instance.id, created=instance.created)
-        first = first_task
-        config = workflow.get_walker_config()
-        try:
-            client.start_workflow(workflow, first, config, state=plan.state)
-        except WorkflowAlreadyStartedError:
-            running = client.running_input(workflow)
-            expected = WalkerInput(
-                graph=workflow.get_graph_spec(),
-                workflow=WorkflowRef(label=workflow.label(), pk=workflow.pk),
-                start_task_id=first.pk,
-                start_node=first.name,
-                state=plan.state,
-            )
-            if running is None or not same_start(running, expected):
-                raise ImportRefused(
-                    f"{plan.name}: an execution {workflow.temporal_workflow_id} is running "
-                    "that this import did not start. Terminate it (Temporal UI or "
-                    f"`temporal workflow terminate -w {workflow.temporal_workflow_id}`) "
-                    "and run import_joeflow again."
-                ) from None
-            # Started by an interrupted run of this import, whose rows rolled back: the rows
-            # just copied are the same rows, so that execution carries on with them.
+        client.start_workflow(workflow, first_task, workflow.get_walker_config(), state=plan.state)
 
     def reserve_ids(self) -> None:
         """Move PostgreSQL's id counters past joeflow's ids before any row is copied.
@@ -482,14 +462,6 @@ def open_phase(task: JoeflowTask, kind: str) -> Phase | None:
         "wait": Phase.WAIT,
         "join": Phase.JOIN,
     }.get(kind)
-
-
-def same_start(running: WalkerInput, expected: WalkerInput) -> bool:
-    """Whether a running execution was started for exactly this instance, graph and state."""
-    fields = {"graph", "workflow", "state"}
-    return running.model_dump(mode="json", include=fields) == expected.model_dump(
-        mode="json", include=fields
-    )
 
 
 def aware(value) -> datetime | None:

@@ -56,8 +56,6 @@ class Command(BaseCommand):
                 "rolled back. Run import_joeflow again once Temporal is reachable: it goes on "
                 "where it stopped."
             )
-        except ImportRefused as refused:
-            raise CommandError(f"{refused} ({position} of {total} instances imported so far.)")
         except KeyboardInterrupt:
             raise CommandError(
                 f"Interrupted. Imported {position} of {total} instances; the one after them was "
