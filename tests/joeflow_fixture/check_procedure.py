@@ -61,7 +61,7 @@ print("the parent links point at {table}")
 START_ONE = """
 from shop.models import OrderWorkflow
 new = OrderWorkflow.start(customer="after the move")
-print("started", new, "with task", new.task_set.get().pk)
+print("started", new, "with tasks", sorted(new.task_set.values_list("pk", flat=True)))
 """
 
 
