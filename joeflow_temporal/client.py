@@ -7,6 +7,7 @@ cannot be reached, so the caller's transaction rolls back and nothing is written
 """
 
 import asyncio
+import gc
 import logging
 import os
 import sys
@@ -109,6 +110,17 @@ class _Engine:
 
 
 _engine = _Engine()
+
+
+def forget_client(address: str, namespace: str) -> None:
+    """Drop the cached client of ``address`` and ``namespace`` and free it now.
+
+    For a server that is gone (the test environment's, at the end of the run): freed while the
+    interpreter is alive, the SDK's threads never call into a finalizing one, which aborted
+    the process now and then (temporalio/sdk-python#300).
+    """
+    _engine._clients.pop((address, namespace), None)
+    gc.collect()
 
 
 def run(coroutine, timeout: float | None = None):

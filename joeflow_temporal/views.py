@@ -5,6 +5,8 @@ locked and checked, the form saved, the Task marked done and the engine signalle
 commit. If Temporal cannot be reached, nothing is written and the user gets a 503 page.
 """
 
+import logging
+
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
@@ -19,6 +21,8 @@ from joeflow_temporal import client
 from joeflow_temporal.contrib.reversion import RevisionMixin
 from joeflow_temporal.exceptions import InstanceNotRunning, TaskNotScheduled, TemporalUnavailable
 from joeflow_temporal.forms import OverrideForm
+
+logger = logging.getLogger(__name__)
 
 ALREADY_DONE = "This task is no longer open: someone completed or canceled it meanwhile."
 ENDED = "This workflow instance has ended; it takes no more changes."
@@ -47,7 +51,11 @@ class WorkflowTemplateNameViewMixin:
 
 
 def engine_unavailable(request, error: Exception):
-    """The page a user sees when Temporal is unreachable: nothing was written, try again."""
+    """The page a user sees when Temporal is unreachable: nothing was written, try again.
+
+    Logged as a warning too: in a test run the message names the test runner setting.
+    """
+    logger.warning("Answered 503: %s", error)
     return TemplateResponse(
         request, "joeflow_temporal/engine_unavailable.html", {"error": error}, status=503
     )

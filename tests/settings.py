@@ -31,3 +31,10 @@ JOEFLOW_TEMPORAL_POLL_MAX_INTERVAL = timedelta(seconds=1)
 JOEFLOW_TEMPORAL_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
 JOEFLOW_TEMPORAL_CONFIRM_TIMEOUT = timedelta(seconds=2)
 ROOT_URLCONF = "tests.urls"
+
+CONTINUE_AS_NEW_SUGGESTED_AT = 150
+"""History length at which the test server suggests continue-as-new (default: 4,096)."""
+JOEFLOW_TEMPORAL_TEST_SERVER_ARGS = [
+    "--dynamic-config-value",
+    f"limit.historyCount.suggestContinueAsNew={CONTINUE_AS_NEW_SUGGESTED_AT}",
+]
