@@ -29,7 +29,7 @@ from joeflow_temporal import client as engine_client
 from joeflow_temporal.devserver import free_port
 from joeflow_temporal.models import Task, Workflow
 from joeflow_temporal.operations import MoveToJoeflowTemporal
-from tests.conftest import RunningWorker
+from joeflow_temporal.testing import RunningWorker
 from tests.helpers import result
 from tests.joeflow_fixture import loading
 from tests.joeflow_fixture.shop.models import OrderWorkflow, ReminderWorkflow
