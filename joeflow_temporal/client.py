@@ -34,7 +34,7 @@ from temporalio.common import (
 from temporalio.service import RetryConfig, RPCError, RPCStatusCode
 
 from joeflow_temporal import conf
-from joeflow_temporal.engine import EnginePlugin, WalkerInput, WorkflowRef, names
+from joeflow_temporal.engine import EnginePlugin, WalkerInput, WalkerState, WorkflowRef, names
 from joeflow_temporal.exceptions import InstanceNotRunning, TemporalUnavailable
 
 logger = logging.getLogger(__name__)
@@ -154,7 +154,15 @@ def _call(make_call):
     return run(call(), timeout=3 * rpc_timeout.total_seconds() + 5)
 
 
-def start_workflow(workflow, start_task, config) -> None:
+def start_workflow(workflow, start_task, config, state: WalkerState | None = None) -> None:
+    """Start the instance's execution at ``start_task`` (or, given ``state``, at its open tasks).
+
+    A running execution with the instance's id is terminated first: the row is new in the
+    caller's transaction, so that execution belongs to a start that was rolled back.
+
+    Raises:
+        TemporalUnavailable: Temporal could not be reached in time.
+    """
     label = workflow.label()
     walker_input = WalkerInput(
         graph=workflow.get_graph_spec(),
@@ -163,6 +171,7 @@ def start_workflow(workflow, start_task, config) -> None:
         start_node=start_task.name,
         start_task_key=start_task.key,
         config=config,
+        state=state,
     )
     task_queue = conf.get("JOEFLOW_TEMPORAL_TASK_QUEUE")
 

@@ -8,7 +8,11 @@ from django_integration.settings import *  # noqa: F403
 from django_integration.settings import DATABASES
 
 # django-reversion too, so that joeflow_temporal.contrib.reversion is active in every test.
-INSTALLED_APPS = INSTALLED_APPS + ["reversion", "tests.testapp"]  # noqa: F405
+INSTALLED_APPS = INSTALLED_APPS + [  # noqa: F405
+    "reversion",
+    "tests.testapp",
+    "tests.joeflow_fixture.shop",  # the app of the joeflow 2.0.2 database (import_joeflow)
+]
 
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not memory: the worker's threads and the test share it.

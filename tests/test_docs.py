@@ -17,7 +17,7 @@ from tests.test_deployment import settings_env_names
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-OUR_COMMANDS = ["render_workflow_graph", "temporal_worker", "temporal_dev"]
+OUR_COMMANDS = ["render_workflow_graph", "temporal_worker", "temporal_dev", "import_joeflow"]
 
 
 def page(name: str) -> str:

@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from django_integration.urls import urlpatterns as project_urlpatterns
+from tests.joeflow_fixture.shop import models as shop
 from tests.testapp import models
 
 urlpatterns = [
@@ -14,4 +15,5 @@ urlpatterns = [
     path("custom-views/", include(models.CustomViewsWorkflow.urls())),
     path("custom-pages/", include(models.CustomPagesWorkflow.urls())),
     path("joeflow-hook/", include(models.JoeflowHookWorkflow.urls())),
+    path("shop/orders/", include(shop.OrderWorkflow.urls())),
 ]

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ShopConfig(AppConfig):
+    name = "tests.joeflow_fixture.shop"
+    label = "shop"
