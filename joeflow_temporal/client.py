@@ -31,15 +31,23 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RetryConfig, RPCError, RPCStatusCode
 
 from joeflow_temporal import conf
 from joeflow_temporal.engine import EnginePlugin, WalkerInput, WalkerState, WorkflowRef, names
-from joeflow_temporal.exceptions import InstanceNotRunning, TemporalUnavailable
+from joeflow_temporal.exceptions import (
+    ExecutionIdTaken,
+    InstanceNotRunning,
+    TemporalUnavailable,
+    running_tests_without_environment,
+)
 
 logger = logging.getLogger(__name__)
 
 SEARCH_ATTRIBUTE = SearchAttributeKey.for_keyword(names.SEARCH_ATTRIBUTE)
+LOCAL_ACTIVITY_MARKER = "core_local_activity"
+"""The marker name Temporal's SDK core records for each local activity."""
 UNREACHABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED}
 
 
@@ -136,7 +144,18 @@ async def get_client() -> Client:
 
 
 def _call(make_call):
-    """Run ``make_call(client, rpc_timeout)`` on the loop; translate 'cannot reach Temporal'."""
+    """Run ``make_call(client, rpc_timeout)`` on the loop; translate 'cannot reach Temporal'.
+
+    Under Django's test environment without ``joeflow_temporal.testing``'s it calls nothing:
+    the configured server may be a developer's, whose worker would act on the test database's
+    rows (and whose instances have the same ids).
+    """
+    if running_tests_without_environment():
+        raise TemporalUnavailable(
+            "Tests do not call the Temporal server of JOEFLOW_TEMPORAL_ADDRESS "
+            f"({conf.get('JOEFLOW_TEMPORAL_ADDRESS')}): it may be a developer's, whose worker "
+            "would act on the test database."
+        )
     rpc_timeout = conf.get("JOEFLOW_TEMPORAL_RPC_TIMEOUT")
 
     async def call():
@@ -157,11 +176,13 @@ def _call(make_call):
 def start_workflow(workflow, start_task, config, state: WalkerState | None = None) -> None:
     """Start the instance's execution at ``start_task`` (or, given ``state``, at its open tasks).
 
-    A running execution with the instance's id is terminated first: the row is new in the
-    caller's transaction, so that execution belongs to a start that was rolled back.
+    A running execution with the instance's id is replaced when it was started for these very
+    rows (an import run again) or never confirmed its start (a start that rolled back, whose
+    pk the new row got again); any other is left alone and the start refused.
 
     Raises:
         TemporalUnavailable: Temporal could not be reached in time.
+        ExecutionIdTaken: a running execution of another database has this id.
     """
     label = workflow.label()
     walker_input = WalkerInput(
@@ -176,20 +197,67 @@ def start_workflow(workflow, start_task, config, state: WalkerState | None = Non
     task_queue = conf.get("JOEFLOW_TEMPORAL_TASK_QUEUE")
 
     async def start(client: Client, rpc_timeout):
-        await client.start_workflow(
-            names.WORKFLOW_TYPE,
-            walker_input,
-            id=workflow.temporal_workflow_id,
-            task_queue=task_queue,
-            search_attributes=TypedSearchAttributes([SearchAttributePair(SEARCH_ATTRIBUTE, label)]),
-            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-            # The row is new in this transaction, so a running execution with its id belongs
-            # to a start that was rolled back (its pk handed out again): it can never confirm.
-            id_conflict_policy=WorkflowIDConflictPolicy.TERMINATE_EXISTING,
-            rpc_timeout=rpc_timeout,
-        )
+        async def attempt(conflict_policy: WorkflowIDConflictPolicy):
+            await client.start_workflow(
+                names.WORKFLOW_TYPE,
+                walker_input,
+                id=workflow.temporal_workflow_id,
+                task_queue=task_queue,
+                search_attributes=TypedSearchAttributes(
+                    [SearchAttributePair(SEARCH_ATTRIBUTE, label)]
+                ),
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+                id_conflict_policy=conflict_policy,
+                rpc_timeout=rpc_timeout,
+            )
+
+        try:
+            await attempt(WorkflowIDConflictPolicy.FAIL)
+        except WorkflowAlreadyStartedError:
+            handle = client.get_workflow_handle(workflow.temporal_workflow_id)
+            if not await replaceable(client, handle, start_task.key, rpc_timeout):
+                raise ExecutionIdTaken(
+                    f"Execution {workflow.temporal_workflow_id} already runs in Temporal "
+                    f"namespace {client.namespace!r} for an instance this database does not "
+                    "have: another database (another installation, or a test run) uses the "
+                    "same namespace. Give each database its own JOEFLOW_TEMPORAL_NAMESPACE."
+                ) from None
+            await attempt(WorkflowIDConflictPolicy.TERMINATE_EXISTING)
 
     _call(start)
+
+
+UNCONFIRMED_START_EVENTS = 50
+"""A start that never committed shows its confirmation pending within its first few events."""
+
+
+async def replaceable(client: Client, handle, start_task_key: str, rpc_timeout) -> bool:
+    """Whether the running execution ``handle`` may give way to a start of ``start_task_key``.
+
+    Yes when it was started for the same start row (same key: an import run again after an
+    interruption), or when it is still waiting to confirm a start nobody committed (a rolled-
+    back start whose pk is handed out again): nothing but a completed activity (or local
+    activity) can follow that confirmation. Read from its history: no worker is needed.
+    """
+    events = handle.fetch_history_events(
+        page_size=UNCONFIRMED_START_EVENTS, rpc_timeout=rpc_timeout
+    )
+    async for event in events:
+        if event.HasField("workflow_execution_started_event_attributes"):
+            started = event.workflow_execution_started_event_attributes
+            [existing] = await client.data_converter.decode(started.input.payloads, [WalkerInput])
+            if existing.start_task_key == start_task_key:
+                return True
+            if started.continued_execution_run_id or existing.state is not None:
+                return False  # it did not begin with a start to confirm
+        elif event.HasField("activity_task_completed_event_attributes") or (
+            event.HasField("marker_recorded_event_attributes")
+            and event.marker_recorded_event_attributes.marker_name == LOCAL_ACTIVITY_MARKER
+        ):
+            return False  # confirmed, and working
+        elif event.event_id > UNCONFIRMED_START_EVENTS:
+            return False
+    return True
 
 
 def signal(workflow, name: str, arg=None) -> None:
@@ -240,7 +308,7 @@ def sync_timeout(workflow) -> float | None:
     timeout = conf.get("JOEFLOW_TEMPORAL_SYNC_TIMEOUT")
     if isinstance(timeout, timedelta):
         timeout = timeout.total_seconds()
-    if not timeout or timeout <= 0:
+    if not timeout or timeout <= 0 or running_tests_without_environment():
         return None
     using = router.db_for_write(type(workflow), instance=workflow)
     if db_transaction.get_connection(using).in_atomic_block:

@@ -11,7 +11,7 @@ RUNNER_HINT = (
 )
 
 
-def _running_tests_without_environment() -> bool:
+def running_tests_without_environment() -> bool:
     """Django's test environment is set up (it installs ``mail.outbox``) but no joeflow-temporal
     test environment runs in this process."""
     from django.core import mail
@@ -28,9 +28,17 @@ class TemporalUnavailable(Exception):
     """
 
     def __init__(self, message: str = "Temporal is unreachable.") -> None:
-        if _running_tests_without_environment():
+        if running_tests_without_environment():
             message += RUNNER_HINT
         super().__init__(message)
+
+
+class ExecutionIdTaken(TemporalUnavailable):
+    """A running execution of another database has the new instance's id: nothing was written.
+
+    Workflow ids are ``<label>.<pk>`` within a namespace, so two databases (two installations,
+    a test run against the developer's server) sharing one namespace hand out the same ids.
+    """
 
 
 class InstanceNotRunning(Exception):

@@ -6,7 +6,14 @@ import pytest
 from django.db import connection, transaction
 
 from joeflow_temporal import client as engine_client
-from joeflow_temporal.engine import names
+from joeflow_temporal.engine import (
+    OpenTask,
+    Phase,
+    WalkerInput,
+    WalkerState,
+    WorkflowRef,
+    names,
+)
 from tests.helpers import result, tasks, wait_until
 from tests.testapp import models
 
@@ -136,3 +143,36 @@ def test_cancel_records_who_canceled_what(worker, django_user_model):
 
     workflow.cancel(user=boss)  # an ended instance: nothing to do
     assert workflow.task_set.filter(name="cancel").count() == 1
+
+
+def test_an_execution_of_another_database_is_never_replaced(worker, task_queue, client):
+    """Two databases on one namespace hand out the same ids: the start is refused (503), the
+    other database's running instance is left alone, and nothing is written."""
+    next_pk = models.Counter.objects.create().pk + 1
+    label = models.HumanWorkflow.label()
+    other = WalkerInput(  # an instance of another database, started and at work
+        graph=models.HumanWorkflow.get_graph_spec(),
+        workflow=WorkflowRef(label=label, pk=next_pk),
+        start_task_id=1,
+        start_node="start",
+        start_task_key="start:of-another-database",
+        state=WalkerState(tasks={"x": OpenTask(key="x", name="edit", phase=Phase.HUMAN, id=1)}),
+    )
+    workflow_id = names.workflow_id(label, next_pk)
+
+    async def start_other():
+        temporal = await engine_client.get_client()
+        return await temporal.start_workflow(
+            names.WORKFLOW_TYPE, other, id=workflow_id, task_queue=f"{task_queue}-other"
+        )
+
+    other_handle = engine_client.run(start_other(), timeout=30)
+
+    response = client.post("/human/start/", {"choice": "x"})
+
+    assert response.status_code == 503
+    assert "another database" in response.content.decode()
+    assert not models.HumanWorkflow.objects.filter(pk=next_pk).exists()
+    description = engine_client.run(other_handle.describe(), timeout=30)
+    assert (description.run_id, description.status.name) == (other_handle.result_run_id, "RUNNING")
+    engine_client.run(other_handle.terminate("test finished"), timeout=30)

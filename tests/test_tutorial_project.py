@@ -97,6 +97,15 @@ def test_manage_py_test_never_touches_the_developers_temporal_dev(project):
     with DeveloperServer(project, port):
         for _ in range(2):
             manage_py_test(project)
+        # Without the runner (the tutorial sets it after `temporal_dev`) the tests fail and
+        # say what to set, rather than start instances on the developer's server.
+        completed, _ = run(
+            project,
+            *("manage.py", "test", "welcome.tests.WelcomeWorkflowHumanTest"),
+            *("--testrunner", "django.test.runner.DiscoverRunner"),
+        )
+        output = completed.stdout + completed.stderr
+        assert completed.returncode != 0 and RUNNER_SETTING in output, output[-3000:]
         assert executions_on(f"127.0.0.1:{port}") == []
 
 
