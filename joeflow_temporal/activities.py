@@ -213,9 +213,12 @@ def run_and_record(request: RunMachineTask) -> MachineOutcome:
 
 
 def recorded_outcome(task: Task) -> MachineOutcome:
-    """The outcome of a run that committed before (a retry), or of a task canceled meanwhile."""
+    """The outcome of a run that committed before (a retry whose first attempt's answer was
+    lost with its worker: succeeded or failed), or of a task canceled meanwhile."""
     if task.status == Task.SUCCEEDED:
         return MachineOutcome(status="succeeded", next_tasks=task.next_tasks, task_id=task.pk)
+    if task.status == Task.FAILED:
+        return MachineOutcome(status="failed", task_id=task.pk)
     return MachineOutcome(status="canceled", task_id=task.pk)
 
 

@@ -10,7 +10,7 @@ import logging
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
-from django.db import connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.forms import modelform_factory
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -51,14 +51,24 @@ class WorkflowTemplateNameViewMixin:
 
 
 def engine_unavailable(request, error: Exception):
-    """The page a user sees when Temporal is unreachable: nothing was written, try again.
+    """The page a user sees when Temporal or the database is unreachable (or the database is
+    locked: SQLite under concurrent writes): nothing was written, try again. A 503, as the
+    API answers, never a 500.
 
     Logged as a warning too: in a test run the message names the test runner setting.
     """
     logger.warning("Answered 503: %s", error)
+    database = isinstance(error, DatabaseError)
     return TemplateResponse(
-        request, "joeflow_temporal/engine_unavailable.html", {"error": error}, status=503
+        request,
+        "joeflow_temporal/engine_unavailable.html",
+        {"error": error, "database": database},
+        status=503,
     )
+
+
+UNAVAILABLE = (TemporalUnavailable, OperationalError, InterfaceError)
+"""What a view that writes and signals answers with ``engine_unavailable``."""
 
 
 class TaskViewMixin(WorkflowTemplateNameViewMixin, RevisionMixin):
@@ -144,7 +154,7 @@ class TaskViewMixin(WorkflowTemplateNameViewMixin, RevisionMixin):
             return self.conflict(form, ALREADY_DONE)
         except InstanceNotRunning:
             return self.conflict(form, ENDED)
-        except TemporalUnavailable as error:
+        except UNAVAILABLE as error:
             return engine_unavailable(self.request, error)
         return HttpResponseRedirect(self.get_success_url())
 
@@ -203,7 +213,7 @@ class StartViewMixin(TaskViewMixin):
             with transaction.atomic():
                 self.object = form.save()
                 self.task = self.object.start_engine(self.name, user=self.completed_by())
-        except TemporalUnavailable as error:
+        except UNAVAILABLE as error:
             return engine_unavailable(self.request, error)
         client.wait_followed(self.object, self.task.pk)
         return HttpResponseRedirect(self.get_success_url())
@@ -280,6 +290,6 @@ class OverrideView(
             response = self.form_invalid(form)
             response.status_code = 409
             return response
-        except TemporalUnavailable as error:
+        except UNAVAILABLE as error:
             return engine_unavailable(self.request, error)
         return HttpResponseRedirect(self.object.get_absolute_url())

@@ -2,6 +2,8 @@
 
 from temporalio.client import WorkflowExecutionStatus
 
+from joeflow_temporal import activities
+from joeflow_temporal.engine import RunMachineTask, WorkflowRef
 from joeflow_temporal.models import Task
 from tests.helpers import describe, history, result, tasks, wait_until
 from tests.testapp import models
@@ -84,3 +86,20 @@ def test_retry_after_commit_does_not_run_the_method_again(worker):
         and e.activity_task_started_event_attributes.attempt > 1
     ]
     assert retried, "the run activity really was retried"
+
+
+def test_a_retry_after_a_recorded_failure_reports_the_failure(worker):
+    """A worker that committed a task's failure and died before answering: the retry finds the
+    failure recorded and reports it (the branch waits for a rerun), never a silent end."""
+    workflow = models.FailingWorkflow.start(fail=True)
+    explode = wait_until(lambda: workflow.task_set.failed().first())
+    retry = RunMachineTask(
+        workflow=WorkflowRef(label=workflow.label(), pk=workflow.pk),
+        task_id=explode.pk,
+        node_names=list(workflow.get_graph_spec().nodes),
+    )
+
+    outcome = activities.run_machine_task(retry)
+
+    assert (outcome.status, outcome.task_id) == ("failed", explode.pk)
+    assert Task.objects.get(pk=explode.pk).modified == explode.modified, "not run again"

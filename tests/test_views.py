@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth.models import AnonymousUser, Permission
+from django.db import OperationalError
 from django.forms import modelform_factory
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
@@ -312,3 +313,24 @@ def test_override_form_names_its_next_tasks_and_starts_them(worker, user):
     review.refresh_from_db()
     assert review.status == Task.CANCELED
     assert parents(workflow.task_set.get(name="end")) == ["override"]
+
+
+def test_a_database_that_refuses_the_write_answers_503_and_saves_nothing(
+    worker, user_client, monkeypatch
+):
+    """SQLite without immediate transactions refuses one of two simultaneous completions
+    ("database is locked"): the page says so with a 503, as the API does, never a 500."""
+    workflow = models.HumanWorkflow.start_with("start", {"choice": "x"})
+    edit = workflow.task_set.get(name="edit", status=Task.SCHEDULED)
+
+    def locked(self, *statuses):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(Task, "locked", locked)
+    response = user_client.post(edit.get_absolute_url(), {"count": "7"})
+
+    assert response.status_code == 503
+    assert "not saved" in response.content.decode()
+    workflow.refresh_from_db()
+    edit.refresh_from_db()
+    assert (workflow.count, edit.status) == (0, Task.SCHEDULED)
