@@ -322,6 +322,47 @@ def human_round_trip(bench: Bench) -> Row:
     return row
 
 
+def sync_cost(bench: Bench) -> Row:
+    """What synchronous bookkeeping adds: ``start()`` and a completion (``Task.complete``),
+    each timed to its return and to its next human task, waiting (the default 5 s bound)
+    and not (``JOEFLOW_TEMPORAL_SYNC_TIMEOUT = 0``), alternately, from this process."""
+    n = bench.sizes.round_trips
+    row = Row("sync", f"synchronous bookkeeping × {n}: p50 = ms it adds to start()")
+    times = {
+        mode: {"start": [], "start_next": [], "complete": [], "complete_next": []}
+        for mode in ("wait", "none")
+    }
+    for i in range(WARM_UP_ROUND_TRIPS + n):
+        for mode, timeout in (("wait", 5), ("none", 0)):
+            with override_settings(JOEFLOW_TEMPORAL_SYNC_TIMEOUT=timeout):
+                began = time.monotonic()
+                instance = models.HumanLoopWorkflow.start()
+                returned = time.monotonic()
+                task_id = wait_for(lambda instance=instance: scheduled_review(instance))
+                mirrored = time.monotonic()
+                task = Task.objects.get(pk=task_id)
+                completing = time.monotonic()
+                task.complete()
+                completed = time.monotonic()
+                wait_for(lambda i=instance, t=task_id: scheduled_review(i, t))
+                next_mirrored = time.monotonic()
+            instance.cancel()
+            if i >= WARM_UP_ROUND_TRIPS:
+                sample = times[mode]
+                sample["start"].append(returned - began)
+                sample["start_next"].append(mirrored - began)
+                sample["complete"].append(completed - completing)
+                sample["complete_next"].append(next_mirrored - completing)
+    medians = {
+        mode: {name: latency_ms(values)[0] for name, values in sample.items()}
+        for mode, sample in times.items()
+    }
+    row.p50_ms = medians["wait"]["start"] - medians["none"]["start"]
+    row.p95_ms = None
+    row.details |= {"round_trips": n, "p50_ms": medians}
+    return row
+
+
 def long_loop(bench: Bench) -> Row:
     """One instance looping ``n`` times over a machine task, with local activities."""
     n = bench.sizes.loop
@@ -432,5 +473,5 @@ def insert_open_tasks(n: int) -> None:
             cursor.execute("ANALYZE")
 
 
-SINGLE = [human_round_trip, long_loop, inbox]
+SINGLE = [human_round_trip, sync_cost, long_loop, inbox]
 """Run once each: latencies over many requests, or one long instance."""

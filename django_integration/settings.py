@@ -155,3 +155,7 @@ JOEFLOW_TEMPORAL_POLL_INTERVAL = seconds("JOEFLOW_TEMPORAL_POLL_INTERVAL", timed
 JOEFLOW_TEMPORAL_POLL_MAX_INTERVAL = seconds(
     "JOEFLOW_TEMPORAL_POLL_MAX_INTERVAL", timedelta(minutes=10)
 )
+JOEFLOW_TEMPORAL_SYNC_TIMEOUT = seconds("JOEFLOW_TEMPORAL_SYNC_TIMEOUT", timedelta(seconds=5))
+
+# `manage.py test` gets a Temporal dev server and a worker of its own (pytest: the plugin does).
+TEST_RUNNER = "joeflow_temporal.testing.TestRunner"

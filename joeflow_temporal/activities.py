@@ -21,6 +21,7 @@ from django.utils import timezone
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from joeflow_temporal.contrib.reversion import with_reversion
 from joeflow_temporal.engine import names
 from joeflow_temporal.engine.payloads import (
     CancelTasks,
@@ -98,13 +99,10 @@ def create_task(request: CreateTask) -> int:
 
 
 def new_task(workflow: Workflow, request: CreateTask) -> Task:
-    node = workflow.get_nodes().get(request.name)
+    node = dict(workflow.get_nodes()).get(request.name)
     if request.type == Task.HUMAN and hasattr(node, "create_task"):
         prev_task = Task.objects.filter(pk__in=request.parent_ids).first()
-        task = node.create_task(workflow, prev_task)
-        task.key = request.key
-        task.save(update_fields=["key"])
-        return task
+        return adopt(node.create_task(workflow, prev_task), workflow, request)
     return Task.objects.create(
         _workflow_id=workflow.pk,
         key=request.key,
@@ -112,6 +110,32 @@ def new_task(workflow: Workflow, request: CreateTask) -> Task:
         type=request.type,
         content_type=workflow.get_content_type(),
     )
+
+
+def adopt(task: Task, workflow: Workflow, request: CreateTask) -> Task:
+    """Make the row a ``create_task`` hook returned the walker's task: its key, saved.
+
+    The hook may return the row as joeflow's docs write it (``workflow.task_set.create(name=...,
+    type=..., workflow=workflow)``, saved, with a placeholder key) or unsaved; the caller adds
+    the parents. A row of another instance is an error (retried until the hook is fixed).
+    """
+    if not isinstance(task, Task):
+        raise TypeError(
+            f"{request.name}.create_task() returned {task!r}; it must return a Task, e.g. "
+            "workflow.task_set.create(name=self.name, type=self.type, workflow=workflow)."
+        )
+    if task._workflow_id not in (None, workflow.pk):
+        raise ValueError(
+            f"{request.name}.create_task() returned task {task.pk} of another instance "
+            f"({task._workflow_id}, not {workflow.pk})."
+        )
+    task.workflow = workflow
+    task.key = request.key
+    if task.pk is None:
+        task.save()
+    else:
+        task.save(update_fields=["key", "content_type"])
+    return task
 
 
 CONFIRM_FIRST_PAUSE = 0.01
@@ -129,7 +153,7 @@ def confirm_task(request: ConfirmTask) -> str:
     """
     deadline = time.monotonic() + (request.wait.total_seconds() if request.wait else 0)
     pause = CONFIRM_FIRST_PAUSE
-    while (status := task_status(request.task)) not in request.statuses:
+    while (status := task_status(request.task, request.key)) not in request.statuses:
         if request.wait is None or time.monotonic() >= deadline:
             raise ApplicationError(
                 f"Task {request.task.task_id} is {status or 'missing'}, "
@@ -143,12 +167,12 @@ def confirm_task(request: ConfirmTask) -> str:
     return status
 
 
-def task_status(ref: TaskRef) -> str | None:
-    return (
-        Task.objects.filter(pk=ref.task_id, _workflow_id=ref.workflow.pk)
-        .values_list("status", flat=True)
-        .first()
-    )
+def task_status(ref: TaskRef, key: str | None = None) -> str | None:
+    """The status of the Task row (with that ``key``, when given), or None if there is none."""
+    rows = Task.objects.filter(pk=ref.task_id, _workflow_id=ref.workflow.pk)
+    if key is not None:
+        rows = rows.filter(key=key)
+    return rows.values_list("status", flat=True).first()
 
 
 class TaskRaised(Exception):
@@ -180,7 +204,7 @@ def run_and_record(request: RunMachineTask) -> MachineOutcome:
         if task.status != Task.SCHEDULED:
             return recorded_outcome(task)
         workflow = workflow or load_workflow(request.workflow, lock=True)
-        with heartbeating():
+        with heartbeating(), with_reversion(task):
             result, next_tasks = run_method(workflow, task, request.node_names)
         if result is False:
             return MachineOutcome(status="not_ready", task_id=task.pk)

@@ -1,12 +1,14 @@
 """Admin for the Task mirror (rerun/cancel through Temporal) and a base admin for workflows."""
 
+from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
+from django.db import router, transaction
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from joeflow_temporal import conf
+from joeflow_temporal.contrib.reversion import VersionAdmin
 from joeflow_temporal.exceptions import InstanceNotRunning, TaskNotScheduled, TemporalUnavailable
 from joeflow_temporal.forms import OverrideForm
 from joeflow_temporal.models import Task
@@ -51,6 +53,24 @@ def act_on_tasks(modeladmin, request, queryset, action: str, past: str) -> None:
         )
 
 
+@admin.action(permissions=["rerun"], description="Rerun selected failed tasks")
+def rerun(modeladmin, request, queryset):
+    """Run each selected failed machine task again, through Temporal (joeflow's admin action).
+
+    Needs ``modeladmin.has_rerun_permission(request)``; tasks that have not failed are skipped.
+    """
+    act_on_tasks(modeladmin, request, queryset, "rerun", "sent to run again")
+
+
+@admin.action(permissions=["cancel"], description="Cancel selected open tasks")
+def cancel(modeladmin, request, queryset):
+    """Cancel each selected scheduled or failed task, through Temporal (joeflow's admin action).
+
+    Needs ``modeladmin.has_cancel_permission(request)``; tasks that are not open are skipped.
+    """
+    act_on_tasks(modeladmin, request, queryset, "cancel", "canceled")
+
+
 @admin.register(Task)
 class TaskAdmin(admin.ModelAdmin):
     list_display = ["pk", "name", "instance", "type", "status", "created", "completed"]
@@ -58,7 +78,7 @@ class TaskAdmin(admin.ModelAdmin):
     list_select_related = ["content_type"]
     search_fields = ["name", "exception"]
     date_hierarchy = "created"
-    actions = ["rerun", "cancel"]
+    actions = [rerun, cancel]
     fields = [
         "name",
         "instance",
@@ -121,14 +141,6 @@ class TaskAdmin(admin.ModelAdmin):
     def traceback(self, task):
         return format_html("<pre>{}</pre>", task.stacktrace) if task.stacktrace else "-"
 
-    @admin.action(permissions=["rerun"], description="Rerun selected failed tasks")
-    def rerun(self, request, queryset):
-        act_on_tasks(self, request, queryset, "rerun", "sent to run again")
-
-    @admin.action(permissions=["cancel"], description="Cancel selected open tasks")
-    def cancel(self, request, queryset):
-        act_on_tasks(self, request, queryset, "cancel", "canceled")
-
     def has_rerun_permission(self, request):
         return request.user.has_perm("joeflow_temporal.rerun")
 
@@ -136,7 +148,9 @@ class TaskAdmin(admin.ModelAdmin):
         return request.user.has_perm("joeflow_temporal.cancel")
 
 
-class TaskInline(admin.TabularInline):
+class TaskInlineAdmin(admin.TabularInline):
+    """The instance's tasks on its admin page, oldest first, each linked (joeflow's name)."""
+
     model = Task
     fk_name = "_workflow"
     fields = ["link", "name", "type", "status", "created", "completed", "completed_by_user"]
@@ -155,15 +169,22 @@ class TaskInline(admin.TabularInline):
         return format_html('<a href="{}">#{}</a>', url, task.pk)
 
 
-class WorkflowAdmin(admin.ModelAdmin):
+class WorkflowAdmin(VersionAdmin):
     """Admin for your workflow models: graph, tasks, engine status, and override on save.
 
-    ``admin.site.register(ShippingWorkflow, WorkflowAdmin)``
+    ``admin.site.register(ShippingWorkflow, WorkflowAdmin)``. With django-reversion installed
+    it is a ``VersionAdmin``, as joeflow's (see ``joeflow_temporal.contrib.reversion``).
     """
 
-    inlines = [TaskInline]
+    form = OverrideForm
     list_display = ["__str__", "created", "completed"]
     list_filter = ["created", "completed"]
+
+    def get_inlines(self, request, obj):
+        """Your ``inlines``, then the tasks: added here, as joeflow does, so that a
+        ``VersionAdmin`` does not follow the Task rows into the instance's revisions (a revert
+        would then rewrite the engine's mirror)."""
+        return [*super().get_inlines(request, obj), TaskInlineAdmin]
 
     def get_readonly_fields(self, request, obj=None):
         return [*super().get_readonly_fields(request, obj), "engine", "instance_graph"]
@@ -180,25 +201,35 @@ class WorkflowAdmin(admin.ModelAdmin):
         return super().get_object(request, object_id, from_field)
 
     def get_form(self, request, obj=None, **kwargs):
-        """Offer the override (choose next tasks) to users with the ``override`` permission."""
-        if obj is not None and request.user.has_perm("joeflow_temporal.override"):
-            kwargs["form"] = OverrideForm
+        """``form`` (joeflow's ``OverrideForm``, or your subclass) for users with the
+        ``override`` permission on an existing instance; a plain model form for the others."""
+        if obj is None or not request.user.has_perm("joeflow_temporal.override"):
+            kwargs["form"] = forms.ModelForm
         return super().get_form(request, obj, **kwargs)
 
     def changeform_view(self, request, *args, **kwargs):
-        """An override that Temporal refuses rolls the whole save back and says so."""
+        """An override that Temporal refuses rolls the whole save back and says so.
+
+        A transaction around this view (a ``VersionAdmin``'s revision, ``ATOMIC_REQUESTS``)
+        is rolled back too, so that no revision records the change that was not saved.
+        """
         try:
             return super().changeform_view(request, *args, **kwargs)
         except (TemporalUnavailable, InstanceNotRunning) as error:
+            using = router.db_for_write(self.model)
+            if transaction.get_connection(using).in_atomic_block:
+                transaction.set_rollback(True, using=using)
             self.message_user(request, f"Nothing was saved: {error}", messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
     def save_model(self, request, obj, form, change):
-        next_tasks = form.cleaned_data.get("next_tasks")
+        """Save, then override through the form's ``start_next_tasks(user)``, as the override
+        page does, when next tasks were chosen: saving without a choice only saves the fields
+        (joeflow's admin would end the instance)."""
         with transaction.atomic():
             super().save_model(request, obj, form, change)
-            if next_tasks:
-                obj.override(list(next_tasks), user=request.user)
+            if isinstance(form, OverrideForm) and form.cleaned_data.get("next_tasks"):
+                form.start_next_tasks(request.user)
 
     @admin.display(description="engine")
     def engine(self, obj):

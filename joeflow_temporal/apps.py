@@ -8,3 +8,6 @@ class JoeflowTemporalConfig(AppConfig):
 
     def ready(self):
         from joeflow_temporal import checks  # noqa: F401  (registers the system checks)
+        from joeflow_temporal.contrib.reversion import register_workflows
+
+        register_workflows()

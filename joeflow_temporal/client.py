@@ -7,12 +7,17 @@ cannot be reached, so the caller's transaction rolls back and nothing is written
 """
 
 import asyncio
+import gc
+import logging
 import os
 import sys
 import threading
 from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import timedelta
 from typing import NoReturn
 
+from django.db import router
+from django.db import transaction as db_transaction
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
     AddSearchAttributesRequest,
@@ -23,6 +28,7 @@ from temporalio.common import (
     SearchAttributeKey,
     SearchAttributePair,
     TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
 from temporalio.service import RetryConfig, RPCError, RPCStatusCode
@@ -30,6 +36,8 @@ from temporalio.service import RetryConfig, RPCError, RPCStatusCode
 from joeflow_temporal import conf
 from joeflow_temporal.engine import EnginePlugin, WalkerInput, WorkflowRef, names
 from joeflow_temporal.exceptions import InstanceNotRunning, TemporalUnavailable
+
+logger = logging.getLogger(__name__)
 
 SEARCH_ATTRIBUTE = SearchAttributeKey.for_keyword(names.SEARCH_ATTRIBUTE)
 UNREACHABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED}
@@ -104,6 +112,17 @@ class _Engine:
 _engine = _Engine()
 
 
+def forget_client(address: str, namespace: str) -> None:
+    """Drop the cached client of ``address`` and ``namespace`` and free it now.
+
+    For a server that is gone (the test environment's, at the end of the run): freed while the
+    interpreter is alive, the SDK's threads never call into a finalizing one, which aborted
+    the process now and then (temporalio/sdk-python#300).
+    """
+    _engine._clients.pop((address, namespace), None)
+    gc.collect()
+
+
 def run(coroutine, timeout: float | None = None):
     """Run a coroutine on the client's event loop and return its result (for sync code)."""
     return _engine.run(coroutine, timeout)
@@ -142,6 +161,7 @@ def start_workflow(workflow, start_task, config) -> None:
         workflow=WorkflowRef(label=label, pk=workflow.pk),
         start_task_id=start_task.pk,
         start_node=start_task.name,
+        start_task_key=start_task.key,
         config=config,
     )
     task_queue = conf.get("JOEFLOW_TEMPORAL_TASK_QUEUE")
@@ -154,6 +174,9 @@ def start_workflow(workflow, start_task, config) -> None:
             task_queue=task_queue,
             search_attributes=TypedSearchAttributes([SearchAttributePair(SEARCH_ATTRIBUTE, label)]),
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            # The row is new in this transaction, so a running execution with its id belongs
+            # to a start that was rolled back (its pk handed out again): it can never confirm.
+            id_conflict_policy=WorkflowIDConflictPolicy.TERMINATE_EXISTING,
             rpc_timeout=rpc_timeout,
         )
 
@@ -192,3 +215,74 @@ def query_state(workflow) -> dict:
         return state
 
     return _call(query)
+
+
+SYNC_FIRST_PAUSE = 0.005
+SYNC_MAX_PAUSE = 0.02
+"""Seconds between two ``followed`` queries: doubling, so a quick engine answers quickly."""
+
+
+def sync_timeout(workflow) -> float | None:
+    """Seconds to wait for the engine after a commit, or None when waiting is off or useless.
+
+    Inside an outer transaction the engine cannot see the rows just written (they commit
+    later, or never: a ``TestCase``), so there is nothing to wait for.
+    """
+    timeout = conf.get("JOEFLOW_TEMPORAL_SYNC_TIMEOUT")
+    if isinstance(timeout, timedelta):
+        timeout = timeout.total_seconds()
+    if not timeout or timeout <= 0:
+        return None
+    using = router.db_for_write(type(workflow), instance=workflow)
+    if db_transaction.get_connection(using).in_atomic_block:
+        return None
+    return float(timeout)
+
+
+def wait_followed(workflow, task_id: int) -> bool:
+    """Wait until the engine has handled what was committed for ``task_id`` and mirrored the
+    tasks that directly follow it (DESIGN "Synchronous bookkeeping").
+
+    Bounded by ``JOEFLOW_TEMPORAL_SYNC_TIMEOUT``; returns False when it stopped waiting (timeout,
+    Temporal unreachable, the execution gone, a worker from before this query): never an
+    error, because the commit is the truth and the engine goes on by itself.
+    """
+
+    async def followed(handle, remaining: float) -> bool:
+        return await handle.query(names.FOLLOWED, task_id, rpc_timeout=timedelta(seconds=remaining))
+
+    return _wait(workflow, followed)
+
+
+def wait_ended(workflow) -> bool:
+    """Wait, bounded like ``wait_followed``, until the instance's execution has closed."""
+
+    async def ended(handle, remaining: float) -> bool:
+        description = await handle.describe(rpc_timeout=timedelta(seconds=remaining))
+        return description.close_time is not None
+
+    return _wait(workflow, ended)
+
+
+def _wait(workflow, check) -> bool:
+    timeout = sync_timeout(workflow)
+    if timeout is None:
+        return False
+
+    async def poll() -> bool:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        handle = (await get_client()).get_workflow_handle(workflow.temporal_workflow_id)
+        pause = SYNC_FIRST_PAUSE
+        while not await check(handle, max(deadline - loop.time(), 0.05)):
+            if loop.time() + pause >= deadline:
+                return False
+            await asyncio.sleep(pause)
+            pause = min(2 * pause, SYNC_MAX_PAUSE)
+        return True
+
+    try:
+        return run(poll(), timeout=timeout + 1)
+    except Exception as error:  # after the commit nothing may fail: the engine catches up
+        logger.debug("Stopped waiting for %s: %s", workflow.temporal_workflow_id, error)
+        return False

@@ -27,6 +27,13 @@ DEFAULTS = {
     "JOEFLOW_TEMPORAL_LOCAL_ACTIVITIES": False,
     # Timeout of the calls Django makes to Temporal (start, signal) while a user waits.
     "JOEFLOW_TEMPORAL_RPC_TIMEOUT": timedelta(seconds=5),
+    # After a start, completion, override, rerun or cancel commits, wait up to this long for
+    # the engine to mirror the tasks that directly follow (joeflow creates them in the request).
+    # A timedelta or seconds; 0 does not wait. Inside an outer transaction nothing waits.
+    "JOEFLOW_TEMPORAL_SYNC_TIMEOUT": timedelta(seconds=5),
+    # Extra arguments of `temporal server start-dev` for the server joeflow_temporal.testing
+    # starts for a test run, e.g. ["--dynamic-config-value", "limit.blobSize.error=..."].
+    "JOEFLOW_TEMPORAL_TEST_SERVER_ARGS": (),
 }
 
 

@@ -1,8 +1,36 @@
 """Errors the Django side raises; the views translate them (503, 409)."""
 
+import sys
+
+RUNNER_HINT = (
+    " Tests need a Temporal server of their own: set "
+    'TEST_RUNNER = "joeflow_temporal.testing.TestRunner" in your settings for '
+    "`manage.py test`, or run pytest with pytest-django (the joeflow_temporal plugin, on "
+    "unless `-p no:joeflow_temporal`); both start the bundled dev server and a worker for "
+    "the test run."
+)
+
+
+def _running_tests_without_environment() -> bool:
+    """Django's test environment is set up (it installs ``mail.outbox``) but no joeflow-temporal
+    test environment runs in this process."""
+    from django.core import mail
+
+    environment = sys.modules.get("joeflow_temporal.testing.environment")
+    return hasattr(mail, "outbox") and (environment is None or not environment.active_environment())
+
 
 class TemporalUnavailable(Exception):
-    """Temporal could not be reached in time; nothing was written."""
+    """Temporal could not be reached in time; nothing was written.
+
+    Under Django's test environment without ``joeflow_temporal.testing``'s, the message says
+    how to get a server for the tests (``RUNNER_HINT``).
+    """
+
+    def __init__(self, message: str = "Temporal is unreachable.") -> None:
+        if _running_tests_without_environment():
+            message += RUNNER_HINT
+        super().__init__(message)
 
 
 class InstanceNotRunning(Exception):

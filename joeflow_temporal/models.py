@@ -1,11 +1,14 @@
 """Workflow instances (your models) and the Task mirror of what the engine did."""
 
+import sys
 import traceback
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.db.models.base import ModelBase
@@ -13,18 +16,55 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from joeflow_temporal import client, conf, graphs
-from joeflow_temporal.engine import Graph, Node, OverrideRequest, WalkerConfig, names
+from joeflow_temporal.engine import (
+    CancelRequest,
+    Graph,
+    Node,
+    OverrideRequest,
+    WalkerConfig,
+    names,
+)
 from joeflow_temporal.exceptions import TaskNotScheduled
+from joeflow_temporal.typing import HUMAN, MACHINE
+
+__all__ = ["Task", "Workflow", "get_workflow", "get_workflows"]
 
 
 class WorkflowBase(ModelBase):
-    """Name every task object after the attribute it is assigned to, as joeflow does."""
+    """Name every task after the attribute it is assigned to, as joeflow does.
+
+    Task objects (views, ``Start``, ``Join``, ``Wait``) get their name wherever they are
+    assigned. A method, lambda or other callable in the class's ``edges`` gets ``name``,
+    ``type`` and ``workflow_cls`` too, so ``x = lambda self: ...`` is the task ``x`` and
+    ``alias = method`` is the task ``alias`` (the engine calls ``getattr(instance, name)``).
+    """
 
     def __new__(mcs, name, bases, attrs, **kwargs):
+        klass = super().__new__(mcs, name, bases, attrs, **kwargs)
+        in_edges = edge_ends(attrs.get("edges"))
         for attr_name, value in attrs.items():
             if hasattr(value, "node_kind"):
                 value.name = attr_name
-        return super().__new__(mcs, name, bases, attrs, **kwargs)
+            elif callable(value) and any(value is end for end in in_edges):
+                name_callable(value, attr_name, klass)
+        return klass
+
+
+def name_callable(value, name: str, klass) -> None:
+    try:
+        value.name = name
+        value.type = getattr(value, "type", MACHINE)
+        value.workflow_cls = klass
+    except (AttributeError, TypeError):
+        pass  # a builtin takes no attributes: named by __name__, and checks report a mismatch
+
+
+def edge_ends(edges) -> list:
+    """Every object an edge names (nothing for malformed edges: the system checks report them)."""
+    try:
+        return [end for edge in edges or () for end in edge]
+    except TypeError:
+        return []
 
 
 class Workflow(models.Model, metaclass=WorkflowBase):
@@ -36,33 +76,57 @@ class Workflow(models.Model, metaclass=WorkflowBase):
 
     edges: list | tuple = ()
 
+    override_view = "joeflow_temporal.views.OverrideView"
+    """The view of ``<namespace>:override``: a view class or its dotted path; None: no URL."""
+    detail_view = "joeflow_temporal.views.WorkflowDetailView"
+    """The view of ``<namespace>:detail``: a view class or its dotted path; None: no URL (give
+    the class its own ``get_absolute_url``: the task views redirect there)."""
+    rankdir = "LR"
+    """Direction of the graph pictures, Graphviz and Mermaid: ``LR``, ``TB``, ``RL``, ``BT``."""
+
     class Meta:
         permissions = [("override", "Can override a workflow")]
 
     def __str__(self):
         return f"{self._meta.verbose_name} #{self.pk}"
 
+    def save(self, **kwargs):
+        """Save; a save with ``update_fields`` updates ``modified`` too, as joeflow's."""
+        super().save(**with_modified(kwargs))
+
     def get_absolute_url(self) -> str:
-        return reverse(f"{self.get_namespace()}:detail", args=[self.pk])
+        return reverse(f"{self.get_url_namespace()}:detail", args=[self.pk])
 
     # The graph
 
     @classmethod
-    def get_nodes(cls) -> dict[str, object]:
-        """Every task of the class by name: task objects, views and the methods in ``edges``."""
+    def get_nodes(cls) -> Iterator[tuple[str, object]]:
+        """Yield ``(name, node)`` for every task of the class, as joeflow's ``get_nodes``.
+
+        The nodes are the task objects (views, ``Start``, ``Join``, ``Wait``) of the class and
+        its bases, and the methods (or other callables) its ``edges`` name.
+        """
         nodes = {}
         for klass in reversed(cls.__mro__):
             for attr_name, value in vars(klass).items():
                 if hasattr(value, "node_kind"):
                     nodes[attr_name] = value
-        for edge in cls.edges:
-            for end in edge:
-                nodes.setdefault(node_name(end), end)
-        return nodes
+        for end in edge_ends(cls.edges):
+            nodes.setdefault(node_name(end), end)
+        yield from nodes.items()
 
     @classmethod
     def get_node(cls, name: str):
-        return cls.get_nodes()[name]
+        """The task called ``name``; ``KeyError`` if the class has none."""
+        return dict(cls.get_nodes())[name]
+
+    @classmethod
+    def get_next_nodes(cls, prev_node) -> Iterator[object]:
+        """Yield the nodes the edges lead to from ``prev_node`` (a node or its name), in order."""
+        prev_name = prev_node if isinstance(prev_node, str) else node_name(prev_node)
+        for start, end in cls.edges:
+            if node_name(start) == prev_name:
+                yield end
 
     @classmethod
     def get_graph_spec(cls) -> Graph:
@@ -70,22 +134,49 @@ class Workflow(models.Model, metaclass=WorkflowBase):
         return compile_graph(cls)
 
     @classmethod
-    def get_graph(cls):
-        """The class's tasks and edges as a ``graphviz.Digraph``."""
-        return graphs.workflow_graph(cls)
+    def get_graph(cls, color: str | None = None):
+        """The class's tasks and edges as a ``graphviz.Digraph``.
+
+        Args:
+            color: one color for every node and edge (joeflow draws an instance's graph over
+                its class's in grey this way); ``None`` for the default palette.
+        """
+        return graphs.workflow_graph(cls, color=color)
 
     @classmethod
     def get_graph_svg(cls):
         """The class's graph as HTML-safe SVG: ``{{ workflow_class.get_graph_svg }}``."""
         return graphs.render_svg(cls.get_graph())
 
+    @classmethod
+    def get_graph_mermaid(cls) -> str:
+        """The class's graph as Mermaid text (``flowchart``), styled as the Graphviz one.
+
+        Text only: render it where Mermaid runs (Markdown on GitHub or GitLab, MkDocs, your own
+        page with Mermaid's JavaScript); nothing here loads a script.
+        """
+        return graphs.workflow_mermaid(cls)
+
     def get_instance_graph(self):
         """This instance's tasks over the class's graph, as a ``graphviz.Digraph``."""
         return graphs.instance_graph(self)
 
-    def get_instance_graph_svg(self):
-        """This instance's graph as HTML-safe SVG: ``{{ object.get_instance_graph_svg }}``."""
-        return graphs.render_svg(self.get_instance_graph())
+    def get_instance_graph_svg(self, output_format: str = "svg"):
+        """This instance's graph as HTML-safe SVG: ``{{ object.get_instance_graph_svg }}``.
+
+        Args:
+            output_format: another text format of Graphviz (``dot``, ``plain``, ``json``...)
+                to get the graph in that format instead, as a plain string.
+
+        Raises:
+            graphviz.ExecutableNotFound: for formats other than SVG, when Graphviz is missing
+                (SVG shows an install hint instead).
+        """
+        return graphs.render(self.get_instance_graph(), output_format)
+
+    def get_instance_graph_mermaid(self) -> str:
+        """This instance's graph as Mermaid text, styled as ``get_instance_graph``."""
+        return graphs.instance_mermaid(self)
 
     @classmethod
     def label(cls) -> str:
@@ -105,12 +196,13 @@ class Workflow(models.Model, metaclass=WorkflowBase):
     @classmethod
     def get_human_nodes(cls) -> dict[str, object]:
         """The views among the tasks, by name."""
-        return {name: node for name, node in cls.get_nodes().items() if is_human(node)}
+        return {name: node for name, node in cls.get_nodes() if is_human(node)}
 
     # URLs (joeflow's names: ``<namespace>:<task>``, ``:detail``, ``:override``)
 
     @classmethod
-    def get_namespace(cls) -> str:
+    def get_url_namespace(cls) -> str:
+        """The URL namespace of the class's pages: its name in lower case, as joeflow."""
         return cls.__name__.lower()
 
     @classmethod
@@ -121,10 +213,10 @@ class Workflow(models.Model, metaclass=WorkflowBase):
         """
         from joeflow_temporal.urls import workflow_urlpatterns
 
-        return workflow_urlpatterns(cls), cls.get_namespace()
+        return workflow_urlpatterns(cls), cls.get_url_namespace()
 
     def get_override_url(self) -> str:
-        return reverse(f"{self.get_namespace()}:override", args=[self.pk])
+        return reverse(f"{self.get_url_namespace()}:override", args=[self.pk])
 
     # The engine
 
@@ -137,22 +229,33 @@ class Workflow(models.Model, metaclass=WorkflowBase):
 
     @classmethod
     def start_with(cls, start_node: str, fields: dict | None = None, user=None):
-        """Save a new instance with ``fields`` and start it at ``start_node``; return it."""
+        """Save a new instance with ``fields`` and start it at ``start_node``; return it.
+
+        Outside a transaction it returns once the tasks after the start are mirrored (bounded by
+        ``JOEFLOW_TEMPORAL_SYNC_TIMEOUT``), as joeflow has them when ``start()`` returns.
+
+        Raises:
+            TemporalUnavailable: Temporal could not be reached; nothing was saved.
+        """
         with transaction.atomic():
             workflow = cls.objects.create(**(fields or {}))
-            workflow.start_engine(start_node, user=user)
+            start_task = workflow.start_engine(start_node, user=user)
+        client.wait_followed(workflow, start_task.pk)
         return workflow
 
     def start_engine(self, start_node: str, user=None) -> "Task":
         """Record the start task and start the Temporal execution, inside the caller's transaction.
 
         If Temporal refuses, the error propagates and the transaction leaves nothing behind.
+        The start task's key is a fresh token the execution confirms against, so a start that
+        rolls back never drives a later row that gets the same ids. Returns the start task;
+        after the commit, ``client.wait_followed(workflow, task.pk)`` waits for what follows.
         """
         with transaction.atomic():
             node = self.get_node(start_node)
             task = self.task_set.create(
                 name=start_node,
-                key="start",
+                key=f"start:{uuid.uuid4().hex}",
                 type=node.type,
                 content_type=self.get_content_type(),
                 status=Task.SUCCEEDED,
@@ -206,20 +309,84 @@ class Workflow(models.Model, metaclass=WorkflowBase):
             client.signal(
                 self,
                 names.OVERRIDE,
-                OverrideRequest(task_id=override.pk, next_tasks=next_tasks, graph=graph),
+                OverrideRequest(
+                    task_id=override.pk,
+                    task_key=override.key,
+                    next_tasks=next_tasks,
+                    graph=graph,
+                ),
             )
+        client.wait_followed(self, override.pk)
         return override
 
     def cancel(self, user=None) -> None:
-        """Cancel every open task and end the instance."""
+        """Cancel every open task and end the instance (joeflow's ``Workflow.cancel``).
+
+        ``user`` is recorded on the canceled tasks (an anonymous user as none), as joeflow's,
+        and on a ``cancel`` task after them, which the engine confirms before it acts: a cancel
+        whose transaction rolls back changes nothing. Outside a transaction it returns once the
+        execution has ended (``JOEFLOW_TEMPORAL_SYNC_TIMEOUT``). An ended instance is left as is.
+
+        Raises:
+            TemporalUnavailable: Temporal could not be reached; nothing was written.
+        """
+        if Workflow.objects.filter(pk=self.pk, completed__isnull=False).exists():
+            return
         with transaction.atomic():
+            open_tasks = list(self.task_set.open().select_for_update())
             now = timezone.now()
-            self.task_set.open().update(status=Task.CANCELED, completed=now, modified=now)
-            client.signal(self, names.CANCEL)
+            self.task_set.filter(pk__in=[t.pk for t in open_tasks]).update(
+                status=Task.CANCELED,
+                completed=now,
+                modified=now,
+                completed_by_user=authenticated(user),
+            )
+            cancel = self.task_set.create(
+                name="cancel",
+                key=f"cancel:{uuid.uuid4().hex}",
+                type=Task.HUMAN,
+                content_type=self.get_content_type(),
+                status=Task.SUCCEEDED,
+                completed=now,
+                completed_by_user=authenticated(user),
+            )
+            cancel.parent_task_set.set(open_tasks)
+            client.signal(self, names.CANCEL, CancelRequest(task_id=cancel.pk, task_key=cancel.key))
+        client.wait_ended(self)
+
+
+def with_modified(save_kwargs: dict) -> dict:
+    """``save()`` arguments where ``update_fields``, if given, includes ``modified``."""
+    update_fields = save_kwargs.get("update_fields")
+    if update_fields is None:
+        return save_kwargs
+    return {**save_kwargs, "update_fields": list(dict.fromkeys([*update_fields, "modified"]))}
+
+
+def authenticated(user):
+    """The user to record: none for an anonymous one (``AnonymousUser``), as joeflow does."""
+    return user if user is not None and user.is_authenticated else None
+
+
+def get_workflows() -> Iterator[type[Workflow]]:
+    """Yield every installed workflow class (a ``Workflow`` subclass with edges), as joeflow's."""
+    from django.apps import apps
+
+    for model in apps.get_models():
+        if issubclass(model, Workflow) and model is not Workflow and model.edges:
+            yield model
+
+
+def get_workflow(name: str) -> type[Workflow] | None:
+    """The installed workflow class called ``name`` (``"app_label.ClassName"``, any case)."""
+    for workflow_cls in get_workflows():
+        if name.lower() == workflow_cls.label():
+            return workflow_cls
+    return None
 
 
 def is_human(node) -> bool:
-    return getattr(node, "type", None) == "human"
+    return getattr(node, "type", None) == HUMAN
 
 
 def node_name(node) -> str:
@@ -232,14 +399,14 @@ def node_name(node) -> str:
 @cache
 def compile_graph(cls: type[Workflow]) -> Graph:
     nodes = {}
-    for name, obj in cls.get_nodes().items():
+    for name, obj in cls.get_nodes():
         kind = getattr(obj, "node_kind", "method")
         nodes[name] = Node(
             name=name,
-            type=getattr(obj, "type", "machine"),
+            type=getattr(obj, "type", MACHINE),
             kind=kind,
             wait=getattr(obj, "duration", None) if kind == "wait" else None,
-            join=tuple(getattr(obj, "parents", ())) if kind == "join" else (),
+            join=tuple(sorted(getattr(obj, "parents", ()))) if kind == "join" else (),
             local_activity=bool(getattr(obj, "local_activity", False)),
         )
     edges = tuple((node_name(start), node_name(end)) for start, end in cls.edges)
@@ -249,6 +416,9 @@ def compile_graph(cls: type[Workflow]) -> Graph:
 class TaskQuerySet(models.QuerySet):
     def scheduled(self):
         return self.filter(status=Task.SCHEDULED)
+
+    def not_scheduled(self):
+        return self.exclude(status=Task.SCHEDULED)
 
     def succeeded(self):
         return self.filter(status=Task.SUCCEEDED)
@@ -286,12 +456,38 @@ class TaskQuerySet(models.QuerySet):
     def machine(self):
         return self.filter(type=Task.MACHINE)
 
+    def cancel(self, user=None) -> int:
+        """Cancel the open tasks among these, as ``Task.cancel`` each; return how many.
+
+        ``user`` is recorded on them (an anonymous user as none), as joeflow's ``cancel``.
+        Each task's engine is told before the commit, so either all are canceled or none.
+        Tasks that are done (or became so meanwhile) keep their outcome.
+        """
+        canceled = 0
+        with transaction.atomic():
+            for task in self.open():
+                try:
+                    task.cancel(user)
+                except TaskNotScheduled:
+                    continue
+                canceled += 1
+        return canceled
+
+
+def new_key() -> str:
+    """A unique placeholder key: the engine gives a row it adopts its own key."""
+    return f"new:{uuid.uuid4().hex}"
+
 
 class Task(models.Model):
-    """The mirror of one task of one instance, written by the engine's activities and the views."""
+    """The mirror of one task of one instance, written by the engine's activities and the views.
 
-    HUMAN = "human"
-    MACHINE = "machine"
+    ``workflow.task_set.create(name=..., type=..., workflow=workflow)`` makes a valid row, as
+    in joeflow: ``content_type`` comes from the instance and ``key`` is a unique placeholder.
+    """
+
+    HUMAN = HUMAN
+    MACHINE = MACHINE
     TYPES = [(HUMAN, "human"), (MACHINE, "machine")]
 
     SCHEDULED = "scheduled"
@@ -309,8 +505,10 @@ class Task(models.Model):
         Workflow, on_delete=models.CASCADE, related_name="task_set", db_column="workflow_id"
     )
     content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
+    workflow = GenericForeignKey("content_type", "_workflow_id", for_concrete_model=False)
+    """The instance, as its workflow class (not the base model); settable, as in joeflow."""
     name = models.CharField(max_length=255, db_index=True)
-    key = models.CharField(max_length=255, editable=False)
+    key = models.CharField(max_length=255, editable=False, default=new_key)
     type = models.CharField(max_length=50, choices=TYPES, editable=False)
     status = models.CharField(max_length=50, choices=STATUSES, default=SCHEDULED)
     parent_task_set = models.ManyToManyField(
@@ -321,7 +519,7 @@ class Task(models.Model):
     )
     completed_by_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
+        on_delete=models.SET_NULL,
         blank=True,
         null=True,
         editable=False,
@@ -338,6 +536,8 @@ class Task(models.Model):
     objects = TaskQuerySet.as_manager()
 
     class Meta:
+        ordering = ("-completed", "-created")
+        get_latest_by = ("created",)
         permissions = [("rerun", "Can rerun failed tasks"), ("cancel", "Can cancel tasks")]
         constraints = [
             models.UniqueConstraint(fields=["_workflow", "key"], name="joeflow_temporal_task_key")
@@ -350,29 +550,37 @@ class Task(models.Model):
     def __str__(self):
         return f"{self.name} ({self.status})"
 
+    def save(self, **kwargs):
+        """Save; a new row without a content type takes its instance's, and a save with
+        ``update_fields`` updates ``modified`` too, as joeflow's.
+
+        Raises:
+            ValueError: a new row that knows neither its content type nor its instance.
+        """
+        if self.content_type_id is None:
+            workflow = Task._meta.get_field("_workflow").get_cached_value(self, None)
+            if workflow is None:
+                raise ValueError(
+                    "A Task needs its instance: workflow.task_set.create(...) or "
+                    "Task(workflow=instance, ...)."
+                )
+            self.content_type = workflow.get_content_type()
+        super().save(**with_modified(kwargs))
+
     def get_absolute_url(self) -> str | None:
         """The page that completes this task, while it is a scheduled human task."""
         if self.type != self.HUMAN or self.status != self.SCHEDULED:
             return None
-        namespace = self.content_type.model_class().get_namespace()
+        namespace = self.content_type.model_class().get_url_namespace()
         try:
             return reverse(f"{namespace}:{self.name}", args=[self.pk])
         except NoReverseMatch:
             return None
 
     @property
-    def workflow(self) -> Workflow:
-        """The instance, as its workflow class (not the base model)."""
-        if not hasattr(self, "_workflow_cache"):
-            self._workflow_cache = self.content_type.model_class()._default_manager.get(
-                pk=self._workflow_id
-            )
-        return self._workflow_cache
-
-    @property
     def node(self):
         """The task's node on the workflow class (None if a deploy removed it)."""
-        return self.workflow.get_nodes().get(self.name)
+        return dict(self.workflow.get_nodes()).get(self.name)
 
     def can_be_completed_by(self, user) -> bool:
         """Tasks with assignees are theirs (and superusers'); others anyone's who may see them."""
@@ -381,11 +589,21 @@ class Task(models.Model):
         assignees = self.assignees.all()
         return not assignees or user in assignees
 
-    def finish(self, next_tasks: list[str] | None = None) -> None:
+    def finish(self, user=None, *, next_tasks: list[str] | None = None) -> None:
+        """Record the task as succeeded, by ``user`` (an anonymous user as none), as joeflow's.
+
+        This writes the mirror only (a new row is inserted); ``complete(user)`` is what
+        completes a human task and wakes the engine. ``next_tasks``: the names a machine task
+        chose (``None``: every outgoing edge).
+        """
         self.status = self.SUCCEEDED
         self.completed = timezone.now()
+        self.completed_by_user = authenticated(user)
         self.next_tasks = next_tasks
         self.exception = self.stacktrace = ""
+        if self.pk is None:
+            self.save()
+            return
         self.save(
             update_fields=[
                 "status",
@@ -394,15 +612,23 @@ class Task(models.Model):
                 "exception",
                 "stacktrace",
                 "completed_by_user",
-                "modified",
             ]
         )
 
-    def fail(self, error: BaseException) -> None:
+    def fail(self, error: BaseException | None = None) -> None:
+        """Record the task as failed with ``error``'s message and traceback.
+
+        Without ``error``, the exception being handled, as joeflow's ``fail()`` called in an
+        ``except`` block. ``completed`` stays empty, as in joeflow's rows: a failed task is
+        still open, waiting for a rerun or a cancel.
+        """
+        error = error if error is not None else sys.exc_info()[1]
+        if error is None:
+            raise ValueError("Task.fail() needs the error, or to be called in an except block.")
         self.status = self.FAILED
         self.exception = f"{type(error).__name__}: {error}"
         self.stacktrace = "".join(traceback.format_exception(error))
-        self.save(update_fields=["status", "exception", "stacktrace", "modified"])
+        self.save(update_fields=["status", "exception", "stacktrace"])
 
     @contextmanager
     def completing(self, user=None):
@@ -410,16 +636,21 @@ class Task(models.Model):
 
         Everything happens in one transaction and the signal is sent before the commit, so
         either the user's change, the Task and the engine's wake-up call all happen, or nothing.
+        After the commit it waits (``JOEFLOW_TEMPORAL_SYNC_TIMEOUT``) for the tasks that follow.
+
+        Raises:
+            TaskNotScheduled: the task is no longer scheduled, or is a machine task.
+            TemporalUnavailable, InstanceNotRunning: from the signal; nothing was written.
         """
         with transaction.atomic():
             task = self.locked(self.SCHEDULED)
             if task.type != self.HUMAN:
                 raise TaskNotScheduled(f"Task {task.pk} ({task.name}) is a machine task.")
             yield task
-            task.completed_by_user = user
-            task.finish()
+            task.finish(user)
             client.signal(task.workflow, names.COMPLETE_TASK, task.pk)
         self.refresh_from_db()
+        client.wait_followed(task.workflow, task.pk)
 
     def complete(self, user=None) -> None:
         with self.completing(user):
@@ -434,6 +665,7 @@ class Task(models.Model):
             task.save(update_fields=["status", "exception", "stacktrace", "modified"])
             client.signal(task.workflow, names.RERUN_TASK, task.pk)
         self.refresh_from_db()
+        client.wait_followed(task.workflow, task.pk)
 
     def cancel(self, user=None) -> None:
         """Cancel a scheduled or failed task: its branch ends here."""
@@ -441,10 +673,11 @@ class Task(models.Model):
             task = self.locked(self.SCHEDULED, self.FAILED)
             task.status = self.CANCELED
             task.completed = timezone.now()
-            task.completed_by_user = user
+            task.completed_by_user = authenticated(user)
             task.save(update_fields=["status", "completed", "completed_by_user", "modified"])
             client.signal(task.workflow, names.CANCEL_TASK, task.pk)
         self.refresh_from_db()
+        client.wait_followed(task.workflow, task.pk)
 
     def locked(self, *statuses: str) -> "Task":
         task = Task.objects.select_for_update().get(pk=self.pk)

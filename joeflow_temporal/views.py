@@ -5,18 +5,24 @@ locked and checked, the form saved, the Task marked done and the engine signalle
 commit. If Temporal cannot be reached, nothing is written and the user gets a 503 page.
 """
 
-import uuid
+import logging
 
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
+from django.forms import modelform_factory
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.views import generic
 
+from joeflow_temporal import client
+from joeflow_temporal.contrib.reversion import RevisionMixin
 from joeflow_temporal.exceptions import InstanceNotRunning, TaskNotScheduled, TemporalUnavailable
+from joeflow_temporal.forms import OverrideForm
+
+logger = logging.getLogger(__name__)
 
 ALREADY_DONE = "This task is no longer open: someone completed or canceled it meanwhile."
 ENDED = "This workflow instance has ended; it takes no more changes."
@@ -45,33 +51,46 @@ class WorkflowTemplateNameViewMixin:
 
 
 def engine_unavailable(request, error: Exception):
-    """The page a user sees when Temporal is unreachable: nothing was written, try again."""
+    """The page a user sees when Temporal is unreachable: nothing was written, try again.
+
+    Logged as a warning too: in a test run the message names the test runner setting.
+    """
+    logger.warning("Answered 503: %s", error)
     return TemplateResponse(
         request, "joeflow_temporal/engine_unavailable.html", {"error": error}, status=503
     )
 
 
-class TaskViewMixin(WorkflowTemplateNameViewMixin):
+class TaskViewMixin(WorkflowTemplateNameViewMixin, RevisionMixin):
     """A view that completes a human task of a workflow (the task's pk is in the URL)."""
 
     type = "human"
     node_kind = "view"
     model = None
+    path = ""
+    """A postfix to the task's URL pattern, for views that take more URL arguments (joeflow's):
+    ``tasks.StartView(path="<int:team>/")`` answers ``<task name>/<int:team>/``; other tasks
+    ``<task name>/<int:pk>/<int:team>/``. The arguments arrive in ``self.kwargs``."""
 
     def __init__(self, **kwargs):
         self._initkwargs = kwargs
         super().__init__(**kwargs)
 
     def create_task(self, workflow, prev_task):
-        """Create this task's row when the engine reaches it; override to assign users."""
-        from joeflow_temporal.models import Task
+        """Create this task's row when the engine reaches it; override to assign users.
 
-        return workflow.task_set.create(
-            name=self.name,
-            type=Task.HUMAN,
-            content_type=workflow.get_content_type(),
-            key=f"new:{uuid.uuid4().hex}",
-        )
+        As joeflow's hook (not a view method: there is no request). The engine adopts the row
+        returned: it gives it the walker's key and the parent tasks.
+
+        Args:
+            workflow: the instance, as its workflow class.
+            prev_task: the Task that led here (one of them, for a task with several parents).
+
+        Returns:
+            The new Task, e.g. ``workflow.task_set.create(name=self.name, type=self.type,
+            workflow=workflow)``, with ``assignees`` set as the project wants.
+        """
+        return workflow.task_set.create(name=self.name, type=self.type, workflow=workflow)
 
     def get_task(self):
         from joeflow_temporal.models import Task
@@ -99,6 +118,24 @@ class TaskViewMixin(WorkflowTemplateNameViewMixin):
         user = self.request.user
         return user if user.is_authenticated else None
 
+    def next_task(self) -> None:
+        """Complete this view's task and move the instance on: joeflow's call for your own views.
+
+        Call it once your view has saved its changes, e.g. at the end of ``post()``; it runs
+        ``Task.completing`` (the task locked and checked, marked ``succeeded`` by the request's
+        user, the engine signalled before the commit, then a wait for the tasks that follow).
+        To have the save and the completion commit together, call both inside
+        ``transaction.atomic()``; there is no wait then (the engine sees nothing before the
+        commit), so the next tasks appear a moment later.
+
+        Raises:
+            TaskNotScheduled: someone completed or canceled the task meanwhile.
+            InstanceNotRunning: the instance has ended.
+            TemporalUnavailable: Temporal cannot be reached; the completion was not written.
+        """
+        with self.task.completing(self.completed_by()):
+            pass
+
     def form_valid(self, form):
         try:
             with self.task.completing(self.completed_by()):
@@ -118,7 +155,23 @@ class TaskViewMixin(WorkflowTemplateNameViewMixin):
         return response
 
     def get_success_url(self):
-        return self.object.get_absolute_url()
+        """The next human task this user may complete, else the instance's detail page; a
+        view's ``success_url`` wins, as on Django's (and joeflow's) views."""
+        if getattr(self, "success_url", None):
+            return super().get_success_url()
+        return next_task_url(self.task, self.request.user) or self.object.get_absolute_url()
+
+
+def next_task_url(task, user) -> str | None:
+    """The page of the first scheduled human task right after ``task`` that ``user`` may
+    complete; None if there is none (yet: the engine mirrors them after the commit)."""
+    following = task.child_task_set.human().scheduled().order_by("pk")
+    for candidate in following.select_related("content_type"):
+        if candidate.can_be_completed_by(user):
+            url = candidate.get_absolute_url()
+            if url:
+                return url
+    return None
 
 
 class StartViewMixin(TaskViewMixin):
@@ -132,13 +185,27 @@ class StartViewMixin(TaskViewMixin):
     def get_context_data(self, **kwargs):
         return super(TaskViewMixin, self).get_context_data(**kwargs)
 
+    def next_task(self) -> None:
+        """Start the instance your view saved as ``self.object``: joeflow's call for your views.
+
+        Records this start task as ``self.task`` (completed by the request's user) and starts
+        the instance's Temporal execution, in one transaction with the caller's, if any; then,
+        outside a transaction, waits for the tasks that follow (``JOEFLOW_TEMPORAL_SYNC_TIMEOUT``).
+
+        Raises:
+            TemporalUnavailable: Temporal cannot be reached; nothing of the start was written.
+        """
+        self.task = self.object.start_engine(self.name, user=self.completed_by())
+        client.wait_followed(self.object, self.task.pk)
+
     def form_valid(self, form):
         try:
             with transaction.atomic():
                 self.object = form.save()
-                self.object.start_engine(self.name, user=self.completed_by())
+                self.task = self.object.start_engine(self.name, user=self.completed_by())
         except TemporalUnavailable as error:
             return engine_unavailable(self.request, error)
+        client.wait_followed(self.object, self.task.pk)
         return HttpResponseRedirect(self.get_success_url())
 
 
@@ -177,32 +244,37 @@ class WorkflowDetailView(WorkflowInstanceMixin, WorkflowTemplateNameViewMixin, g
 
     def get_context_data(self, **kwargs):
         tasks = self.object.task_set.order_by("pk").prefetch_related("parent_task_set")
-        return super().get_context_data(tasks=tasks, **kwargs)
+        override_url = self.object.get_override_url() if self.model.override_view else None
+        return super().get_context_data(tasks=tasks, override_url=override_url, **kwargs)
 
 
 class OverrideView(
     PermissionRequiredMixin,
+    RevisionMixin,
     WorkflowInstanceMixin,
     WorkflowTemplateNameViewMixin,
     generic.UpdateView,
 ):
-    """Change the instance's fields, cancel its open tasks and start the chosen ones."""
+    """Change the instance's fields, cancel its open tasks and start the chosen ones.
+
+    As joeflow's: ``form_class`` (an ``OverrideForm``) and ``fields`` make the form, and the
+    form's ``start_next_tasks(user)`` does the override.
+    """
 
     name = "override"
     fallback_templates = ("override", "form")
     permission_required = "joeflow_temporal.override"
+    form_class = OverrideForm
     fields = "__all__"
 
     def get_form_class(self):
-        from joeflow_temporal.forms import override_form_class
-
-        return override_form_class(self.model)
+        return modelform_factory(self.model, form=self.form_class, fields=self.fields)
 
     def form_valid(self, form):
         try:
             with transaction.atomic():
                 self.object = form.save()
-                self.object.override(form.cleaned_data["next_tasks"], user=self.request.user)
+                form.start_next_tasks(self.request.user)
         except InstanceNotRunning:
             form.add_error(None, ENDED)
             response = self.form_invalid(form)

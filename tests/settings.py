@@ -7,7 +7,8 @@ from datetime import timedelta
 from django_integration.settings import *  # noqa: F403
 from django_integration.settings import DATABASES
 
-INSTALLED_APPS = INSTALLED_APPS + ["tests.testapp"]  # noqa: F405
+# django-reversion too, so that joeflow_temporal.contrib.reversion is active in every test.
+INSTALLED_APPS = INSTALLED_APPS + ["reversion", "tests.testapp"]  # noqa: F405
 
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not memory: the worker's threads and the test share it.
@@ -31,3 +32,10 @@ JOEFLOW_TEMPORAL_POLL_MAX_INTERVAL = timedelta(seconds=1)
 JOEFLOW_TEMPORAL_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
 JOEFLOW_TEMPORAL_CONFIRM_TIMEOUT = timedelta(seconds=2)
 ROOT_URLCONF = "tests.urls"
+
+CONTINUE_AS_NEW_SUGGESTED_AT = 150
+"""History length at which the test server suggests continue-as-new (default: 4,096)."""
+JOEFLOW_TEMPORAL_TEST_SERVER_ARGS = [
+    "--dynamic-config-value",
+    f"limit.historyCount.suggestContinueAsNew={CONTINUE_AS_NEW_SUGGESTED_AT}",
+]

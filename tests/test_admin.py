@@ -1,10 +1,13 @@
 """Admin pages and actions, for a superuser and for staff without the workflow permissions."""
 
 import pytest
+from django.contrib import admin
 from django.contrib.auth.models import Permission
+from django.contrib.messages.storage.cookie import CookieStorage
 from django.urls import reverse
 
 from django_integration.demo.models import ShippingWorkflow
+from joeflow_temporal.admin import TaskInlineAdmin, WorkflowAdmin, cancel, rerun
 from joeflow_temporal.models import Task
 from tests.helpers import result, wait_until
 from tests.testapp import models
@@ -159,3 +162,60 @@ def test_workflow_admin_without_override_permission_has_no_override(worker, staf
 
     assert response.status_code == 200
     assert b'name="next_tasks"' not in response.content
+
+
+def test_admin_save_overrides_through_the_forms_hook(worker, superuser_client):
+    """The admin calls the form's ``start_next_tasks(user)``, as the override page does."""
+    workflow = models.CustomPagesWorkflow.start()
+    review = wait_until(lambda: workflow.task_set.scheduled().filter(name="review").first())
+    url = reverse("admin:testapp_custompagesworkflow_change", args=[workflow.pk])
+    form = {
+        "count": "7",
+        "target": "0",
+        "choice": "",
+        "task_set-TOTAL_FORMS": "0",
+        "task_set-INITIAL_FORMS": "0",
+    }
+
+    saved = superuser_client.post(url, form)
+    review.refresh_from_db()
+    assert saved.status_code == 302 and review.status == Task.SCHEDULED, "no choice: fields only"
+    overridden = superuser_client.post(url, {**form, "next_tasks": ["end"]})
+
+    assert overridden.status_code == 302, overridden.content.decode()[:2000]
+    result(workflow)
+    workflow.refresh_from_db()
+    assert (workflow.count, workflow.choice) == (7, "overridden by root"), "the admin's own form"
+    review.refresh_from_db()
+    assert review.status == Task.CANCELED
+    override = workflow.task_set.get(name="override")
+    assert override.completed_by_user.username == "root"
+
+
+def test_joeflows_admin_names(worker, rf, django_user_model):
+    """Module-level actions ``rerun`` and ``cancel``, and ``TaskInlineAdmin``, as in joeflow."""
+    request = rf.post(CHANGELIST)
+    request.user = django_user_model.objects.create_superuser("root", "", "pw")
+    request._messages = CookieStorage(request)
+    task_admin = admin.site._registry[Task]
+    workflow = models.FailingWorkflow.start(fail=True)
+    failed = failed_task(workflow)
+
+    cancel(task_admin, request, Task.objects.filter(pk=failed.pk))
+
+    assert task_admin.actions == [rerun, cancel]
+    assert {"rerun", "cancel"} <= set(task_admin.get_actions(request))
+    result(workflow)
+    failed.refresh_from_db()
+    assert failed.status == Task.CANCELED
+    assert [str(m) for m in request._messages] == ["1 task(s) canceled."]
+
+    class NoteInline(admin.TabularInline):
+        model = Task
+        fk_name = "_workflow"
+
+    class ProjectAdmin(WorkflowAdmin):
+        inlines = [NoteInline]
+
+    inlines = ProjectAdmin(ShippingWorkflow, admin.site).get_inlines(request, None)
+    assert inlines == [NoteInline, TaskInlineAdmin], "the project's inlines, then the tasks"

@@ -86,9 +86,11 @@ def test_start_creates_the_instance_and_starts_its_execution(worker, user, api):
     }
     start = workflow.task_set.get(name="checkout")
     assert (start.status, start.completed_by_user) == (Task.SUCCEEDED, user)
-    assert [task["name"] for task in body["tasks"]] == ["checkout"]
+    # The start answered once the engine mirrored the next task (synchronous bookkeeping).
+    assert [task["name"] for task in body["tasks"]] == ["checkout", "ship"]
+    assert [task["name"] for task in body["next_tasks"]] == ["ship"]
 
-    ship = scheduled(workflow, "ship")
+    ship = workflow.task_set.get(name="ship", status=Task.SCHEDULED)
     assert parents(ship) == ["checkout"]
     detail = api.get(instance_url(workflow)).json()
     by_name = {task["name"]: task for task in detail["tasks"]}

@@ -47,10 +47,13 @@ def test_the_openapi_document_is_valid_and_documents_bodies_and_errors(admin_cli
     }
     assert "application/json" in complete["requestBody"]["content"]
     assert complete["responses"]["200"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/TaskDetail"
+        "$ref": "#/components/schemas/CompletedTask"
     }
     start = document["paths"]["/api/workflows/{workflow}/start/{task}/"]["post"]
     assert set(start["responses"]) == {"201", "400", "401", "404", "413", "415", "503"}
+    assert start["responses"]["201"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/StartedInstance"
+    }
     override = document["paths"]["/api/workflows/{workflow}/instances/{id}/override/"]["post"]
     body = override["requestBody"]["content"]["application/json"]["schema"]
     assert body["required"] == ["next_tasks"]
@@ -61,6 +64,12 @@ def test_the_openapi_document_is_valid_and_documents_bodies_and_errors(admin_cli
     assert {"basicAuth", "cookieAuth"} <= set(document["components"]["securitySchemes"])
     schemas = document["components"]["schemas"]
     assert {"Instance", "Task", "TaskDetail", "WorkflowType", "Error"} <= set(schemas)
+    next_task = schemas["NextTask"]["properties"]
+    assert set(next_task) == {"id", "name", "type", "status", "url"}
+    for name in ("CompletedTask", "StartedInstance"):
+        assert schemas[name]["properties"]["next_tasks"]["items"] == {
+            "$ref": "#/components/schemas/NextTask"
+        }
 
 
 def test_swagger_ui_is_served_from_local_static_files(admin_client):

@@ -26,9 +26,9 @@ from temporalio.client import WorkflowExecutionStatus
 from joeflow_temporal import conf
 from joeflow_temporal.engine import names
 from joeflow_temporal.models import Task
+from joeflow_temporal.testing import RunningWorker
 from joeflow_temporal.worker import running_worker
 from tests.api_helpers import client_for, post, task_url
-from tests.conftest import RunningWorker
 from tests.helpers import describe, history, result, wait_until
 from tests.processes import WorkerProcess, worker_env
 from tests.testapp import models
@@ -116,7 +116,7 @@ def seed(record_property) -> int:
 
 @pytest.fixture
 def workers(temporal_server, task_queue, transactional_db, tmp_path):
-    env = worker_env(temporal_server, task_queue)
+    env = worker_env(temporal_server.address, task_queue)
     processes = WorkerProcesses(env, tmp_path)
     yield processes
     processes.kill_all()

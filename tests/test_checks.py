@@ -8,6 +8,7 @@ from django.test.utils import isolate_apps
 from joeflow_temporal import checks as joeflow_checks
 from joeflow_temporal import tasks
 from joeflow_temporal.models import Workflow
+from tests.testapp.models import CustomViewsWorkflow
 
 
 def ids(errors):
@@ -114,3 +115,13 @@ def test_engine_free_of_django(tmp_path, monkeypatch):
 def test_checks_are_registered():
     registered = checks.registry.registry.get_checks()
     assert joeflow_checks.check_workflows in registered
+
+
+def test_task_urls_with_a_path_postfix_are_found(settings):
+    """A ``path`` postfix takes arguments the check cannot guess: it looks the name up instead."""
+    found = [w for w in joeflow_checks.check_human_task_urls() if w.obj is CustomViewsWorkflow]
+    settings.ROOT_URLCONF = "tests.urls_without_workflows"
+    missing = [w for w in joeflow_checks.check_human_task_urls() if w.obj is CustomViewsWorkflow]
+
+    assert found == []
+    assert sorted(w.msg.split("'")[1] for w in missing) == ["approve", "edit", "start"]

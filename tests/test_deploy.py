@@ -38,7 +38,7 @@ def scheduled(workflow, name):
 def test_running_instances_keep_their_graph_and_new_ones_take_the_new_one(
     temporal_server, task_queue, transactional_db, tmp_path, redeploy
 ):
-    env = worker_env(temporal_server, task_queue)
+    env = worker_env(temporal_server.address, task_queue)
     with WorkerProcess(env, tmp_path / "old.log"):
         old = models.DeployWorkflow.start()
         approve = scheduled(old, "approve")

@@ -39,6 +39,7 @@ CONNECTION_SETTINGS = [
 LEFT_AT_DEFAULT = {
     "JOEFLOW_TEMPORAL_POLL_INTERVAL": "tuning; the default suits a deployment",
     "JOEFLOW_TEMPORAL_POLL_MAX_INTERVAL": "tuning; the default suits a deployment",
+    "JOEFLOW_TEMPORAL_SYNC_TIMEOUT": "web process only; the default suits a deployment",
 }
 """Settings the reference project reads from the environment that compose may leave unset."""
 

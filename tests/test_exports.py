@@ -1,11 +1,16 @@
 """The public names of the engine and of tasks are a contract (DESIGN.md): pin them."""
 
+import joeflow_temporal
 import joeflow_temporal.engine
+import joeflow_temporal.models
 import joeflow_temporal.tasks
+import joeflow_temporal.typing
+import joeflow_temporal.utils
 
 
 def test_engine_exports():
     assert sorted(joeflow_temporal.engine.__all__) == [
+        "CancelRequest",
         "CreateTask",
         "EnginePlugin",
         "Graph",
@@ -26,7 +31,9 @@ def test_engine_exports():
 
 def test_task_exports():
     assert sorted(joeflow_temporal.tasks.__all__) == [
+        "HUMAN",
         "Join",
+        "MACHINE",
         "Start",
         "StartView",
         "UpdateView",
@@ -46,3 +53,19 @@ def test_temporal_names():
         "cancel_task",
     )
     assert (names.CANCEL, names.STATE) == ("cancel", "state")
+    assert (names.IDLE, names.FOLLOWED) == ("idle", "followed")
+
+
+def test_joeflow_names():
+    """What joeflow projects import keeps its name (joeflow 2's typing, utils, models, version)."""
+    assert joeflow_temporal.typing.__all__ == ["HUMAN", "MACHINE"]
+    assert (joeflow_temporal.tasks.HUMAN, joeflow_temporal.tasks.MACHINE) == ("human", "machine")
+    assert joeflow_temporal.utils.__all__ == ["NoDashDiGraph"]
+    assert sorted(joeflow_temporal.models.__all__) == [
+        "Task",
+        "Workflow",
+        "get_workflow",
+        "get_workflows",
+    ]
+    assert isinstance(joeflow_temporal.__version__, str)
+    assert joeflow_temporal.VERSION == tuple(map(int, joeflow_temporal.__version__.split(".")))

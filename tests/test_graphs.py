@@ -1,5 +1,6 @@
 """Graphs of a class and of an instance: golden DOT, valid SVG, the render command."""
 
+import io
 import os
 import re
 import xml.etree.ElementTree as ET
@@ -91,12 +92,22 @@ def test_render_command_writes_each_format(tmp_path):
     assert (tmp_path / "testapp_linearworkflow").exists(), "all workflows when none is named"
 
 
-def test_render_command_errors_are_clear(tmp_path, monkeypatch):
-    with pytest.raises(CommandError, match="No workflow 'demo.nothing'"):
-        call_command("render_workflow_graph", "demo.nothing")
-    with pytest.raises(CommandError, match="not a workflow"):
-        call_command("render_workflow_graph", "demo.shipment")
+def test_render_command_skips_labels_that_name_no_workflow(tmp_path):
+    """As joeflow: a label that is no workflow is skipped (with a warning), the others render."""
+    stderr = io.StringIO()
+    labels = ["auth.user", "demo.shipment", "auth", "demo.nothing", "demo.shippingworkflow"]
 
+    call_command("render_workflow_graph", *labels, "-d", str(tmp_path), stderr=stderr)
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "demo_shippingworkflow",
+        "demo_shippingworkflow.svg",
+    ]
+    for label in labels[:-1]:
+        assert f"Skipped {label!r}: not a workflow" in stderr.getvalue()
+
+
+def test_render_command_errors_are_clear(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))  # no `dot` on it
     with pytest.raises(CommandError, match="apt-get install graphviz"):
         call_command("render_workflow_graph", "demo.shippingworkflow", "-d", str(tmp_path))

@@ -14,9 +14,8 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus
 
 from joeflow_temporal import client as engine_client
-from joeflow_temporal.devserver import pragma_arguments
 from joeflow_temporal.models import Task
-from tests.conftest import start_dev_server
+from joeflow_temporal.testing.environment import start_dev_server
 from tests.helpers import history, result, runs_of
 from tests.processes import WorkerProcess, worker_env
 from tests.testapp import models
@@ -38,7 +37,7 @@ POLLS = 30
 def production_limits_server(settings):
     """A dev server of its own with Temporal's default history limits (the session's server
     suggests continue-as-new after 150 events); settings point at it for this test."""
-    env, settings.JOEFLOW_TEMPORAL_ADDRESS = start_dev_server(pragma_arguments())
+    env, settings.JOEFLOW_TEMPORAL_ADDRESS = start_dev_server([])
     yield settings.JOEFLOW_TEMPORAL_ADDRESS
     engine_client.run(env.shutdown(), timeout=60)
 

@@ -1,6 +1,5 @@
 """The seed tutorial's tests, kept as they are written there, against the demo workflows."""
 
-import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.test import SimpleTestCase, TestCase
@@ -39,7 +38,6 @@ class WelcomeWorkflowMachineTest(SimpleTestCase):
         self.assertIn("spiderman@avengers.com", email.to)
 
 
-@pytest.mark.usefixtures("task_queue")
 class WelcomeWorkflowHumanTest(TestCase):
     start_url = reverse("welcomeworkflow:start")
 

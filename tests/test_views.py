@@ -2,9 +2,11 @@
 
 import pytest
 from django.contrib.auth.models import AnonymousUser, Permission
+from django.forms import modelform_factory
 from django.test import Client
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 
+from joeflow_temporal.forms import OverrideForm
 from joeflow_temporal.models import Task
 from joeflow_temporal.views import TaskViewMixin
 from tests.helpers import parents, result, tasks, wait_until
@@ -50,17 +52,18 @@ def test_start_then_complete_through_the_pages(worker, user_client, user):
     response = user_client.post(reverse("humanworkflow:start"), {"choice": "web"})
 
     workflow = models.HumanWorkflow.objects.get()
-    assert response.status_code == 302 and response.url == workflow.get_absolute_url()
     start = workflow.task_set.get(name="start")
     assert (start.status, start.completed_by_user) == (Task.SUCCEEDED, user)
-    edit = scheduled(workflow, "edit")
+    edit = workflow.task_set.get(name="edit", status=Task.SCHEDULED)
     assert edit.get_absolute_url() == reverse("humanworkflow:edit", args=[edit.pk])
+    # On to the next task the user may complete, as soon as the engine mirrored it.
+    assert response.status_code == 302 and response.url == edit.get_absolute_url()
 
     page = user_client.get(edit.get_absolute_url())
     assert page.status_code == 200 and b'name="count"' in page.content
     response = user_client.post(edit.get_absolute_url(), {"count": "5"})
 
-    assert response.status_code == 302
+    assert response.status_code == 302 and response.url == workflow.get_absolute_url()
     result(workflow)
     workflow.refresh_from_db()
     assert workflow.count == 5
@@ -205,4 +208,107 @@ def test_override_page_cancels_open_tasks_and_starts_the_chosen(worker, user_cli
     assert review.status == Task.CANCELED
     override = workflow.task_set.get(name="override")
     assert override.completed_by_user == user
+    assert parents(workflow.task_set.get(name="end")) == ["override"]
+
+
+def test_own_views_complete_their_tasks_with_next_task(worker, user_client, user):
+    """joeflow's way for a project's own views: save, then ``next_task()`` (start and complete)."""
+    response = user_client.post(reverse("customviewsworkflow:start", args=["web"]))
+
+    workflow = models.CustomViewsWorkflow.objects.get()
+    assert response.status_code == 302 and workflow.choice == "web"
+    start = workflow.task_set.get(name="start")
+    assert (start.status, start.completed_by_user) == (Task.SUCCEEDED, user)
+    edit = scheduled(workflow, "edit")
+    edit_url = reverse("customviewsworkflow:edit", args=[edit.pk, "intro"])
+    assert user_client.post(edit_url, {"count": "2"}).status_code == 302
+    approve = scheduled(workflow, "approve")
+
+    response = user_client.post(reverse("customviewsworkflow:approve", args=[approve.pk]))
+
+    assert response.status_code == 302
+    result(workflow)
+    workflow.refresh_from_db()
+    assert (workflow.count, workflow.flag) == (2, True)
+    approve.refresh_from_db()
+    assert (approve.status, approve.completed_by_user) == (Task.SUCCEEDED, user)
+    assert tasks(workflow)[-1] == ("end", "succeeded")
+
+
+def test_task_views_take_joeflows_view_arguments(worker, user_client):
+    """``path`` adds a URL postfix; ``form_class``, ``template_name``, ``success_url`` work as on
+    Django's views."""
+    assert reverse("customviewsworkflow:start", args=["web"]) == "/custom-views/start/web/"
+    workflow = models.CustomViewsWorkflow.objects.create()
+    workflow.start_engine("start")
+    edit = scheduled(workflow, "edit")
+    url = reverse("customviewsworkflow:edit", args=[edit.pk, "intro"])
+    assert url == f"/custom-views/edit/{edit.pk}/intro/"
+
+    page = user_client.get(url)
+    assert page.status_code == 200
+    assert [t.name for t in page.templates][0] == "testapp/count_form.html"
+    assert b"Section intro" in page.content
+    refused = user_client.post(url, {"count": "11"})
+    assert refused.status_code == 200 and refused.context["form"].errors == {
+        "count": ["At most 10."]
+    }
+    response = user_client.post(url, {"count": "10"})
+    assert (response.status_code, response.url) == (302, f"/custom-views/{workflow.pk}/?edited")
+    scheduled(workflow, "approve")
+    workflow.refresh_from_db()
+    assert workflow.count == 10
+
+
+def test_override_and_detail_views_are_chosen_by_the_class(worker, client, django_user_model):
+    """``override_view``: a view class or dotted path; ``detail_view = None``: no detail URL."""
+    user = django_user_model.objects.create_user(username="ada", password="pw")
+    user.user_permissions.add(Permission.objects.get(codename="override"))
+    client.force_login(user)
+    pages = models.CustomPagesWorkflow.start()
+    review = scheduled(pages, "review")
+    views = models.CustomViewsWorkflow.objects.create()
+    views.start_engine("start")
+    scheduled(views, "edit")
+
+    with pytest.raises(NoReverseMatch):
+        reverse("custompagesworkflow:detail", args=[pages.pk])
+    with pytest.raises(NoReverseMatch):
+        views.get_override_url()
+    detail = client.get(views.get_absolute_url())
+    assert detail.status_code == 200 and b"Override" not in detail.content
+    page = client.get(pages.get_override_url())
+    assert page.status_code == 200
+    assert list(page.context["form"].fields) == ["count", "next_tasks"]
+    response = client.post(pages.get_override_url(), {"count": "4", "next_tasks": ["end"]})
+
+    assert response.status_code == 302
+    result(pages)
+    pages.refresh_from_db()
+    assert (pages.count, pages.choice) == (4, "overridden by ada"), "the view's own form"
+    review.refresh_from_db()
+    assert review.status == Task.CANCELED
+    assert parents(pages.task_set.get(name="end")) == ["override"]
+
+
+def test_override_form_names_its_next_tasks_and_starts_them(worker, user):
+    """joeflow's ``OverrideForm`` API: ``get_next_task_nodes()``, ``start_next_tasks(user)``."""
+    workflow = models.SplitJoinWorkflow.start()
+    review = scheduled(workflow, "review")
+    form_class = modelform_factory(models.SplitJoinWorkflow, form=OverrideForm, fields=["count"])
+    form = form_class({"count": "1", "next_tasks": ["approve", "end"]}, instance=workflow)
+    assert form.is_valid(), form.errors
+
+    assert list(form.get_next_task_nodes()) == [
+        models.SplitJoinWorkflow.approve,
+        models.SplitJoinWorkflow.get_node("end"),
+    ]
+    form.save()
+    override = form.start_next_tasks(user)
+
+    assert (override.name, override.completed_by_user) == ("override", user)
+    scheduled(workflow, "approve")
+    wait_until(lambda: workflow.task_set.filter(name="end", status=Task.SUCCEEDED).exists())
+    review.refresh_from_db()
+    assert review.status == Task.CANCELED
     assert parents(workflow.task_set.get(name="end")) == ["override"]

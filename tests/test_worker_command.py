@@ -21,7 +21,7 @@ def worker_process(temporal_server, settings, transactional_db):
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
         "DATABASE_URL": database_url(),
-        "JOEFLOW_TEMPORAL_ADDRESS": temporal_server,
+        "JOEFLOW_TEMPORAL_ADDRESS": temporal_server.address,
         "JOEFLOW_TEMPORAL_TASK_QUEUE": task_queue,
         "PYTHONUNBUFFERED": "1",
     }

@@ -11,4 +11,7 @@ urlpatterns = [
     path("guarded/", include(models.GuardedWorkflow.urls())),
     path("chaos/", include(models.ChaosHumanWorkflow.urls())),
     path("deploy/", include(models.DeployWorkflow.urls())),
+    path("custom-views/", include(models.CustomViewsWorkflow.urls())),
+    path("custom-pages/", include(models.CustomPagesWorkflow.urls())),
+    path("joeflow-hook/", include(models.JoeflowHookWorkflow.urls())),
 ]

@@ -12,7 +12,7 @@ def start_links(workflow_class) -> list[tuple[str, str]]:
     for name, node in workflow_class.get_human_nodes().items():
         if node.node_kind == "start_view":
             try:
-                links.append((name, reverse(f"{workflow_class.get_namespace()}:{name}")))
+                links.append((name, reverse(f"{workflow_class.get_url_namespace()}:{name}")))
             except NoReverseMatch:
                 pass
     return links

@@ -55,6 +55,7 @@ def translate(exc: Exception) -> Exception:
     if isinstance(exc, InstanceNotRunning):
         return Conflict(ENDED, code="instance_not_running")
     if isinstance(exc, TemporalUnavailable):
+        logger.warning("Answered 503: %s", exc)
         return ServiceUnavailable()
     if isinstance(exc, RequestDataTooBig):
         return PayloadTooLarge()

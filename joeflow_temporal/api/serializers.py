@@ -177,6 +177,36 @@ class TaskDetailSerializer(TaskSerializer):
         return {name: spec for name, spec in info.items() if not spec.get("read_only")}
 
 
+class NextTaskSerializer(serializers.ModelSerializer):
+    """A task that directly follows the one just completed or started."""
+
+    url = serializers.SerializerMethodField(
+        help_text="The HTML page that completes a scheduled human task, else null."
+    )
+
+    class Meta:
+        model = Task
+        fields = ["id", "name", "type", "status", "url"]
+        read_only_fields = fields
+
+    def get_url(self, task) -> str | None:
+        return task.get_absolute_url()
+
+
+class NextTasksMixin(serializers.Serializer):
+    """``next_tasks``: the tasks mirrored right after the action (``context["next_tasks"]``).
+
+    The action waited for the engine (``JOEFLOW_TEMPORAL_SYNC_TIMEOUT``), so these are the
+    tasks joeflow would have created in the request; empty if the engine was not done yet.
+    """
+
+    next_tasks = serializers.SerializerMethodField()
+
+    @extend_schema_field(NextTaskSerializer(many=True))
+    def get_next_tasks(self, obj):
+        return NextTaskSerializer(self.context.get("next_tasks", []), many=True).data
+
+
 class InstanceSerializer(serializers.Serializer):
     """A workflow instance: its fields, its tasks, and whether the engine is done with it."""
 
@@ -249,3 +279,15 @@ class WorkflowTypeSerializer(serializers.Serializer):
     )
     def get_edges(self, cls):
         return [list(edge) for edge in cls.get_graph_spec().edges]
+
+
+class StartedInstanceSerializer(NextTasksMixin, InstanceSerializer):
+    """The instance just started, and the tasks that follow its start."""
+
+
+class CompletedTaskSerializer(NextTasksMixin, TaskDetailSerializer):
+    """The task just completed, and the tasks that follow it."""
+
+    class Meta(TaskDetailSerializer.Meta):
+        fields = [*TaskDetailSerializer.Meta.fields, "next_tasks"]
+        read_only_fields = fields

@@ -17,6 +17,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from joeflow_temporal import client
 from joeflow_temporal.api import schema
 from joeflow_temporal.api.exceptions import exception_handler
 from joeflow_temporal.api.filters import InstanceFilter, TaskFilter
@@ -29,7 +30,9 @@ from joeflow_temporal.api.permissions import (
 )
 from joeflow_temporal.api.schema import AutoSchema
 from joeflow_temporal.api.serializers import (
+    CompletedTaskSerializer,
     InstanceSerializer,
+    StartedInstanceSerializer,
     TaskDetailSerializer,
     TaskSerializer,
     WorkflowTypeSerializer,
@@ -135,7 +138,7 @@ class StartView(WorkflowClassMixin, APIView):
     refuses, nothing is left behind (503).
     """
 
-    serializer_class = InstanceSerializer
+    serializer_class = StartedInstanceSerializer
 
     def get_input_serializer_class(self):
         node = get_start_node(self.workflow_class, self.kwargs["task"])
@@ -144,7 +147,7 @@ class StartView(WorkflowClassMixin, APIView):
     @schema.document(
         operation_id="workflows_start",
         request=schema.FIELDS_BODY,
-        responses={201: InstanceSerializer, **schema.errors(400, 404, 413, 415, 503)},
+        responses={201: StartedInstanceSerializer, **schema.errors(400, 404, 413, 415, 503)},
         examples=[schema.START_EXAMPLE],
     )
     def post(self, request, *args, **kwargs):
@@ -152,13 +155,17 @@ class StartView(WorkflowClassMixin, APIView):
         body.is_valid(raise_exception=True)
         with transaction.atomic():
             instance = body.save()
-            instance.start_engine(self.kwargs["task"], user=request.user)
+            start_task = instance.start_engine(self.kwargs["task"], user=request.user)
+        client.wait_followed(instance, start_task.pk)
         instance = self.get_queryset().get(pk=instance.pk)
         location = reverse(
             "joeflow_temporal_api:instance-detail", args=[instance.label(), instance.pk]
         )
+        serializer = self.get_serializer(
+            instance, context={**self.get_serializer_context(), "next_tasks": following(start_task)}
+        )
         return Response(
-            self.get_serializer(instance).data,
+            serializer.data,
             status=status.HTTP_201_CREATED,
             headers={"Location": request.build_absolute_uri(location)},
         )
@@ -293,7 +300,10 @@ class TaskCompleteView(TaskView):
     @schema.document(
         operation_id="tasks_complete",
         request=schema.FIELDS_BODY,
-        responses={200: TaskDetailSerializer, **schema.errors(400, 403, 404, 409, 413, 415, 503)},
+        responses={
+            200: CompletedTaskSerializer,
+            **schema.errors(400, 403, 404, 409, 413, 415, 503),
+        },
         examples=[schema.COMPLETE_EXAMPLE],
     )
     def post(self, request, *args, **kwargs):
@@ -306,7 +316,14 @@ class TaskCompleteView(TaskView):
         body.is_valid(raise_exception=True)
         with task.completing(request.user):
             body.save()
-        return self.respond(task)
+        task = self.get_queryset().get(pk=task.pk)
+        context = {**self.get_serializer_context(), "next_tasks": following(task)}
+        return Response(CompletedTaskSerializer(task, context=context).data)
+
+
+def following(task: Task) -> list[Task]:
+    """The tasks the engine mirrored right after ``task``, in creation order."""
+    return list(task.child_task_set.select_related("content_type").order_by("pk"))
 
 
 class TaskRerunView(TaskView):

@@ -7,6 +7,7 @@ to replay history. The Django side (``joeflow_temporal.activities``) does all th
 
 from joeflow_temporal.engine import names
 from joeflow_temporal.engine.payloads import (
+    CancelRequest,
     CreateTask,
     MachineOutcome,
     OverrideRequest,
@@ -27,6 +28,7 @@ __all__ = [
     "MachineOutcome",
     "Node",
     "OpenTask",
+    "CancelRequest",
     "OverrideRequest",
     "Phase",
     "RunMachineTask",

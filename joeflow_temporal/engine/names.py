@@ -11,8 +11,14 @@ RERUN_TASK = "rerun_task"
 CANCEL_TASK = "cancel_task"
 CANCEL = "cancel"
 
-# Query
+# Queries
 STATE = "state"
+IDLE = "idle"
+"""True when every open task waits on something outside the engine: a human, a timer, a join
+or a rerun (no activity in flight, no signal being handled); False while it works or ends."""
+FOLLOWED = "followed"
+"""``followed(task_id)``: True once the walker has handled what happened to that task (its
+completion, start, rerun, cancel or override) and mirrored the tasks that directly follow it."""
 
 # Activities
 CREATE_TASK = "joeflow.create_task"

@@ -34,6 +34,9 @@ class WalkerInput(BaseModel):
     workflow: WorkflowRef
     start_task_id: int
     start_node: str
+    start_task_key: str | None = None
+    """The start Task row's key, a token Django chose and stored with the row: a row with the
+    same ids from another (rolled-back) start never confirms this execution."""
     config: WalkerConfig = Field(default_factory=WalkerConfig)
     state: WalkerState | None = None
     """Set when a run continues as new."""
@@ -75,6 +78,8 @@ class ConfirmTask(BaseModel):
     task: TaskRef
     statuses: list[str]
     """Succeed once the Task row has one of these statuses."""
+    key: str | None = None
+    """Only the row with this key counts (ids repeat after a rollback; the key does not)."""
     wait: timedelta | None = None
     """Keep looking this long within one run, then fail for good. ``None`` (walkers from before
     that): look once and fail retryably; the walker's timeout bounds the retries."""
@@ -86,10 +91,21 @@ class CancelTasks(BaseModel):
     """The tasks to cancel if still open; ``None``: every open task of the instance."""
 
 
+class CancelRequest(BaseModel):
+    """Sent by ``Workflow.cancel`` after it recorded a ``cancel`` task and canceled the open ones:
+    the engine ends the instance once that row (with that key) is committed."""
+
+    task_id: int
+    task_key: str
+
+
 class OverrideRequest(BaseModel):
     """Sent by Django after it recorded an ``override`` task and canceled the open ones."""
 
     task_id: int
+    task_key: str | None = None
+    """The override Task row's key, a token stored with it: after a rollback its id can be
+    handed out again (to the next override, say), the key cannot."""
     next_tasks: list[str]
     graph: Graph | None = None
     """The class's current graph: from the override on, the instance walks it (after a deploy,

@@ -17,6 +17,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 from joeflow_temporal.engine import names
 from joeflow_temporal.engine.payloads import (
+    CancelRequest,
     CancelTasks,
     ConfirmTask,
     CreateTask,
@@ -43,6 +44,10 @@ ONE_ACTIVITY_PER_STEP = "one-activity-per-machine-step"
 """Patch id: a machine task's first run creates its row (was: a create activity before it),
 and mirror-only writes are local activities (were: regular ones)."""
 
+CONFIRM_INSTANCE_CANCEL = "confirm-instance-cancel"
+"""Patch id: an instance cancel that names its ``cancel`` task is confirmed against it before
+anything is canceled (was: acted on at once, even when its transaction rolled back)."""
+
 CONFIRM_WHILE_RUNNING = "confirm-looks-while-running"
 """Patch id: the confirm activity looks for the commit for ``confirm_timeout`` while it runs and
 is retried through worker losses (was: a schedule-to-close timeout, which also counted the time
@@ -51,6 +56,9 @@ it waited for a worker, so a late worker dropped starts and completions for good
 RUN_HISTORY_LIMIT = 4_000
 """Continue as new at this many events even before the server suggests it: the server only
 says so when a workflow task starts, and a chain of local activities runs in one long task."""
+
+BUSY_PHASES = frozenset({Phase.CONFIRM_START, Phase.CREATE, Phase.RUN})
+"""Phases in which a task's driver is at work (an activity), not waiting for the outside."""
 
 MAX_DOUBLINGS = 20
 """Poll backoff doubles at most this often (then the cap applies anyway; avoids overflow)."""
@@ -82,13 +90,19 @@ class JoeflowWalker:
         )
         self._drivers: dict[str, asyncio.Task[None]] = {}
         self._draining = False
-        self._cancel_requested = False
+        self._cancel_requests: list[CancelRequest | None] = []
+        """``cancel`` signals not yet handled (None: from a Django without cancel tasks)."""
         self._overrides: list[OverrideRequest] = []
         self._fatal: BaseException | None = None
         self._one_activity_per_step = False
         self._history_length = 0
         self._markers_since = 0
         """Local activities completed since ``_history_length`` last changed: one event each."""
+        self._in_flight = 0
+        """Activities awaited right now (by drivers and the main loop): the queries' view of
+        whether the engine is working."""
+        self._confirming: set[int] = set()
+        """Tasks whose signal is being confirmed (already taken off the signal lists)."""
 
     @workflow.run
     async def run(self, input: WalkerInput) -> WalkerState:
@@ -100,9 +114,11 @@ class JoeflowWalker:
                 await workflow.wait_condition(self._needs_attention)
                 if self._fatal:
                     raise ApplicationError(str(self._fatal), type="JoeflowEngineError")
-                if self._cancel_requested:
-                    await self._cancel_instance()
-                    return self._state
+                if self._cancel_requests:
+                    if await self._cancel_committed():
+                        await self._cancel_instance()
+                        return self._state
+                    continue
                 if self._overrides:
                     await self._apply_overrides()
                     continue
@@ -110,7 +126,7 @@ class JoeflowWalker:
                     await self._mirror(names.FINISH_WORKFLOW, self._input.workflow)
                     return self._state
                 await self._quiesce()
-                if self._state.tasks and not (self._cancel_requested or self._overrides):
+                if self._state.tasks and not (self._cancel_requests or self._overrides):
                     workflow.continue_as_new(self._next_run_input())
                 self._resume()
         except asyncio.CancelledError:
@@ -127,6 +143,43 @@ class JoeflowWalker:
     @workflow.query(name=names.STATE)
     def state(self) -> WalkerState:
         return self._state
+
+    @workflow.query(name=names.IDLE)
+    def idle(self) -> bool:
+        """Whether every open task waits on a human, a timer, a join or a rerun.
+
+        Queries run only when every coroutine is blocked, so "no activity in flight" means each
+        driver sits in a wait; False while the instance starts, works, changes or ends.
+        """
+        return bool(
+            self._state.tasks
+            and not self._in_flight
+            and not self._draining
+            and not self._overrides
+            and not self._cancel_requests
+        )
+
+    @workflow.query(name=names.FOLLOWED)
+    def followed(self, task_id: int) -> bool:
+        """Whether what Django committed for ``task_id`` has been handled and the tasks that
+        directly follow it are mirrored (Django waits for this: "synchronous bookkeeping")."""
+        state = self._state
+        if (
+            self._draining
+            or self._overrides
+            or self._cancel_requests
+            or task_id in self._confirming
+            or task_id in state.completions
+            or task_id in state.reruns
+            or task_id in state.cancels
+        ):
+            return False
+        for task in state.tasks.values():
+            if task.id == task_id and task.phase in BUSY_PHASES:
+                return False
+            if task_id in task.parent_ids and task.id is None:
+                return False
+        return True
 
     @workflow.signal(name=names.COMPLETE_TASK)
     def complete_task(self, task_id: int) -> None:
@@ -145,15 +198,15 @@ class JoeflowWalker:
         self._overrides.append(request)
 
     @workflow.signal(name=names.CANCEL)
-    def cancel(self) -> None:
-        self._cancel_requested = True
+    def cancel(self, request: CancelRequest | None = None) -> None:
+        self._cancel_requests.append(request)
 
     # Main loop helpers
 
     def _needs_attention(self) -> bool:
         return bool(
             self._fatal
-            or self._cancel_requested
+            or self._cancel_requests
             or self._overrides
             or not self._state.tasks
             or self._history_is_long()
@@ -198,6 +251,23 @@ class JoeflowWalker:
         )
         return self._input.model_copy(update={"state": state})
 
+    async def _cancel_committed(self) -> bool:
+        """Whether one of the pending cancels was committed; the others are dropped."""
+        while self._cancel_requests:
+            request = self._cancel_requests.pop(0)
+            if request is None or not workflow.patched(CONFIRM_INSTANCE_CANCEL):
+                return True
+            ref = TaskRef(workflow=self._input.workflow, task_id=request.task_id)
+            try:
+                await self._confirm(
+                    ConfirmTask(task=ref, statuses=["succeeded"], key=request.task_key)
+                )
+            except ActivityError:
+                workflow.logger.warning("Cancel %s was never committed; ignored", ref.task_id)
+                continue
+            return True
+        return False
+
     async def _cancel_instance(self) -> None:
         await self._quiesce()
         await self._mirror(
@@ -239,7 +309,9 @@ class JoeflowWalker:
             request = self._overrides.pop(0)
             ref = TaskRef(workflow=self._input.workflow, task_id=request.task_id)
             try:
-                await self._confirm(ConfirmTask(task=ref, statuses=["succeeded"]))
+                await self._confirm(
+                    ConfirmTask(task=ref, statuses=["succeeded"], key=request.task_key)
+                )
             except ActivityError:
                 workflow.logger.warning("Override %s was never committed; ignored", ref.task_id)
                 continue
@@ -318,8 +390,9 @@ class JoeflowWalker:
 
     async def _confirm_start(self, task: OpenTask) -> None:
         ref = TaskRef(workflow=self._input.workflow, task_id=task.id)
+        confirm = ConfirmTask(task=ref, statuses=["succeeded"], key=self._input.start_task_key)
         try:
-            await self._confirm(ConfirmTask(task=ref, statuses=["succeeded"]))
+            await self._confirm(confirm)
         except ActivityError:
             workflow.logger.warning("Start task %s was never committed; nothing to do", task.id)
             del self._state.tasks[task.key]
@@ -363,7 +436,7 @@ class JoeflowWalker:
                 retry_policy=MIRROR_RETRY,
             )
         else:
-            outcome = await workflow.execute_activity(
+            outcome = await self._activity(
                 names.RUN_MACHINE_TASK,
                 request,
                 result_type=MachineOutcome,
@@ -420,17 +493,20 @@ class JoeflowWalker:
     ) -> str | None:
         """Wait until the commit a signal announced is visible; None if it never became so."""
         signals.remove(task.id)
+        self._confirming.add(task.id)
         ref = TaskRef(workflow=self._input.workflow, task_id=task.id)
         try:
             return await self._confirm(ConfirmTask(task=ref, statuses=statuses))
         except ActivityError:
             workflow.logger.warning("Signal for task %s not backed by a commit; ignored", task.id)
             return None
+        finally:
+            self._confirming.discard(task.id)
 
     async def _confirm(self, confirm: ConfirmTask) -> str:
         config = self._input.config
         if not workflow.patched(CONFIRM_WHILE_RUNNING):
-            return await workflow.execute_activity(
+            return await self._activity(
                 names.CONFIRM_TASK,
                 confirm,
                 result_type=str,
@@ -438,7 +514,7 @@ class JoeflowWalker:
                 schedule_to_close_timeout=config.confirm_timeout,
                 retry_policy=CONFIRM_RETRY,
             )
-        return await workflow.execute_activity(
+        return await self._activity(
             names.CONFIRM_TASK,
             confirm.model_copy(update={"wait": config.confirm_timeout}),
             result_type=str,
@@ -486,7 +562,7 @@ class JoeflowWalker:
 
     async def _mirror(self, activity: str, arg: object, result_type: type | None = None):
         """A short, idempotent write to the mirror: a local activity, saving a round trip."""
-        execute = self._local_activity if self._one_activity_per_step else workflow.execute_activity
+        execute = self._local_activity if self._one_activity_per_step else self._activity
         return await execute(
             activity,
             arg,
@@ -495,10 +571,19 @@ class JoeflowWalker:
             retry_policy=MIRROR_RETRY,
         )
 
+    async def _activity(self, activity: str, arg: object, **options):
+        self._in_flight += 1
+        try:
+            return await workflow.execute_activity(activity, arg, **options)
+        finally:
+            self._in_flight -= 1
+
     async def _local_activity(self, activity: str, arg: object, **options):
+        self._in_flight += 1
         try:
             return await workflow.execute_local_activity(activity, arg, **options)
         finally:
+            self._in_flight -= 1
             self._markers_since += 1
 
     @staticmethod

@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+from joeflow_temporal.typing import MACHINE
+
 
 class Start:
     """Start a new workflow instance from code.
@@ -10,7 +12,7 @@ class Start:
     task and starts the instance's Temporal execution, all in one database transaction.
     """
 
-    type = "machine"
+    type = MACHINE
     node_kind = "start"
     name: str | None = None
 
@@ -19,32 +21,49 @@ class Start:
 
 
 class BoundStart:
-    """``MyWorkflow.start``: call it to start an instance; in ``edges`` it stands for the task."""
+    """``MyWorkflow.start``: call it to start an instance; in ``edges`` it stands for the task.
 
-    def __init__(self, node: Start, workflow_class):
+    As joeflow's ``Start`` read from the class, it has ``name``, ``type`` and ``workflow_cls``
+    (the class it was read from, so a subclass that inherits the node starts its own instances)
+    and equals the ``Start`` node itself.
+    """
+
+    def __init__(self, node: Start, workflow_cls):
         self.node = node
         self.name = node.name
-        self.workflow_class = workflow_class
+        self.type = node.type
+        self.workflow_cls = workflow_cls
 
     def __call__(self, **fields):
-        return self.workflow_class.start_with(self.name, fields)
+        return self.workflow_cls.start_with(self.name, fields)
+
+    def __eq__(self, other):
+        if isinstance(other, BoundStart):
+            return (other.node, other.workflow_cls) == (self.node, self.workflow_cls)
+        return other is self.node
+
+    def __hash__(self):
+        return hash(self.node)
 
 
 class Join:
-    """Wait for all named parent tasks (all parents when none are named), then continue."""
+    """Wait for all named parent tasks (all parents when none are named), then continue.
 
-    type = "machine"
+    ``parents`` is the set of names given, as in joeflow.
+    """
+
+    type = MACHINE
     node_kind = "join"
     name: str | None = None
 
     def __init__(self, *parents: str):
-        self.parents = parents
+        self.parents = set(parents)
 
 
 class Wait:
     """Continue after ``duration``, measured from the creation of the task (a Temporal timer)."""
 
-    type = "machine"
+    type = MACHINE
     node_kind = "wait"
     name: str | None = None
 

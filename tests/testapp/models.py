@@ -4,12 +4,14 @@ import os
 import time
 from datetime import timedelta
 
+from django import forms as django_forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import OperationalError, models, transaction
 
 from joeflow_temporal import tasks
 from joeflow_temporal.models import Workflow
+from tests.testapp import views
 
 CRASHED_AFTER_COMMIT: set[int] = set()
 FLAKY_CALLS: dict[int, int] = {}
@@ -529,6 +531,118 @@ class SlowWorkflow(Counter):
         self.save(update_fields=["count"])
 
     edges = [(start, crunch)]
+
+    class Meta:
+        proxy = True
+
+
+class CountForm(django_forms.ModelForm):
+    """A task view's own ``form_class``: counts are at most 10."""
+
+    class Meta:
+        model = Counter
+        fields = ["count"]
+
+    def clean_count(self):
+        if self.cleaned_data["count"] > 10:
+            raise django_forms.ValidationError("At most 10.")
+        return self.cleaned_data["count"]
+
+
+class CustomViewsWorkflow(Counter):
+    """A project's own task views, with URL postfixes, and no override page."""
+
+    start = views.QuickStartView(path="<slug:choice>/")
+    edit = tasks.UpdateView(
+        form_class=CountForm,
+        template_name="testapp/count_form.html",
+        path="<slug:section>/",
+        success_url="/custom-views/{id}/?edited",
+    )
+    approve = views.ApproveView()
+
+    def end(self):
+        pass
+
+    edges = [(start, edit), (edit, approve), (approve, end)]
+    override_view = None
+
+    class Meta:
+        proxy = True
+
+
+class CustomPagesWorkflow(Counter):
+    """Its own override page (by dotted path) and no detail page."""
+
+    start = tasks.Start()
+    review = tasks.UpdateView(fields=["choice"])
+
+    def end(self):
+        pass
+
+    edges = [(start, review), (review, end)]
+    override_view = "tests.testapp.views.NotingOverrideView"
+    detail_view = None
+
+    def get_absolute_url(self):
+        return self.get_override_url()
+
+    class Meta:
+        proxy = True
+
+
+class JoeflowHookUpdateView(tasks.UpdateView):
+    """A ``create_task`` hook exactly as joeflow's docs write it, plus assignees."""
+
+    def create_task(self, workflow, prev_task):
+        task = workflow.task_set.create(name=self.name, type=self.type, workflow=workflow)
+        task.assignees.add(*get_user_model().objects.filter(username=workflow.choice))
+        return task
+
+
+class JoeflowHookWorkflow(Counter):
+    start = tasks.Start()
+    review = JoeflowHookUpdateView(fields=["count"])
+
+    def end(self):
+        pass
+
+    edges = [(start, review), (review, end)]
+
+    class Meta:
+        proxy = True
+
+
+def add_one(self):
+    self.count += 1
+    self.save(update_fields=["count"])
+
+
+class CallableNamesWorkflow(Counter):
+    """Machine tasks that are lambdas or a function bound to another name: each is its attribute."""
+
+    start = tasks.Start()
+    increment = add_one
+    add_ten = lambda self: self.add(10)  # noqa: E731
+    choose = lambda self: [self.done]  # noqa: E731
+
+    def add(self, amount):
+        self.count += amount
+        self.save(update_fields=["count"])
+
+    def done(self):
+        pass
+
+    def skipped(self):
+        pass
+
+    edges = [
+        (start, increment),
+        (increment, add_ten),
+        (add_ten, choose),
+        (choose, done),
+        (choose, skipped),
+    ]
 
     class Meta:
         proxy = True

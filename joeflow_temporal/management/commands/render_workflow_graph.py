@@ -52,6 +52,9 @@ class Command(BaseCommand):
                 self.stdout.write(f"Rendered {opts.label_lower} to {path}")
 
     def workflows(self, labels):
+        """The workflows named by ``labels`` (all without labels); a label that names no
+        workflow (a model that is not one, an app label, a typo) is skipped with a warning,
+        as joeflow does, so that the others still render."""
         if not labels:
             return get_workflows()
         workflows = []
@@ -59,8 +62,12 @@ class Command(BaseCommand):
             try:
                 model = apps.get_model(label)
             except (LookupError, ValueError):
-                raise CommandError(f"No workflow {label!r}; use app_label.workflow_name.")
-            if model not in get_workflows():
-                raise CommandError(f"{label} is a model, not a workflow (no edges).")
-            workflows.append(model)
+                model = None
+            if model in get_workflows():
+                workflows.append(model)
+            else:
+                self.stderr.write(
+                    f"Skipped {label!r}: not a workflow (use app_label.workflow_name).",
+                    self.style.WARNING,
+                )
         return workflows

@@ -79,7 +79,7 @@ class Command(BaseCommand):
             workflow = apps.get_model(label)
         except (LookupError, ValueError):
             raise CommandError(f"--demo: no workflow {label!r} is installed.")
-        starts = [name for name, node in workflow.get_nodes().items() if isinstance(node, Start)]
+        starts = [name for name, node in workflow.get_nodes() if isinstance(node, Start)]
         if not starts:
             raise CommandError(f"--demo: {label} has no tasks.Start() to start it from code.")
         return workflow
@@ -135,7 +135,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Ready:\n") + "\n".join(lines))
 
     def run_demo(self, workflow_class):
-        start = next(n for n, node in workflow_class.get_nodes().items() if isinstance(node, Start))
+        start = next(n for n, node in workflow_class.get_nodes() if isinstance(node, Start))
         workflow = workflow_class.start_with(start)
         self.stdout.write(f"Started demo instance {workflow.temporal_workflow_id}…")
         deadline = time.monotonic() + 120

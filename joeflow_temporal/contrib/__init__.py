@@ -1,0 +1,1 @@
+"""Optional integrations with other Django apps, each active only when that app is installed."""
