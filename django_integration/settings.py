@@ -8,6 +8,8 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import django
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "insecure-development-key-change-me")
@@ -112,9 +114,14 @@ STORAGES = {
 }
 
 # The demo sends e-mail (welcome, tracking code): print it unless an SMTP server is configured.
-EMAIL_BACKEND = os.environ.get(
+# Django 6.1 replaces EMAIL_BACKEND (deprecated) with MAILERS.
+_email_backend = os.environ.get(
     "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
 )
+if django.VERSION >= (6, 1):
+    MAILERS = {"default": {"BACKEND": _email_backend}}
+else:
+    EMAIL_BACKEND = _email_backend
 
 # The REST API's OpenAPI document and its Swagger UI / ReDoc pages, served from local static
 # files (drf-spectacular-sidecar): no CDN at runtime.

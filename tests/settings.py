@@ -24,7 +24,12 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("DATABASE_CONN_MAX_AGE", "0"))
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# E-mail stays in memory, also in the worker subprocesses (tests/processes.py). Django 6.1
+# replaces EMAIL_BACKEND with MAILERS; the reference settings chose one.
+if "MAILERS" in globals():  # Django 6.1
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 JOEFLOW_TEMPORAL_POLL_INTERVAL = timedelta(milliseconds=200)
 JOEFLOW_TEMPORAL_POLL_MAX_INTERVAL = timedelta(seconds=1)
