@@ -4,6 +4,7 @@ import ast
 from pathlib import Path
 
 from django.core import checks
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.urls import NoReverseMatch, get_resolver, reverse
 
@@ -22,6 +23,7 @@ def check_workflows(app_configs=None, **kwargs):
         errors += edge_errors
         if not edge_errors:
             errors += check_start(workflow) + check_joins(workflow) + check_task_names(workflow)
+            errors += check_view_fields(workflow)
     return errors
 
 
@@ -29,19 +31,22 @@ def check_workflows(app_configs=None, **kwargs):
 def check_human_task_urls(app_configs=None, **kwargs):
     from joeflow_temporal.registry import get_workflows
 
-    warnings = []
-    for workflow in get_workflows():
-        for name, node in workflow.get_human_nodes().items():
-            if not has_url(workflow.get_url_namespace(), name, node):
-                warnings.append(
-                    checks.Warning(
-                        f"The human task {name!r} of {workflow.label()} has no URL.",
-                        hint=f'Add path("…/", include({workflow.__name__}.urls())) to your urls.',
-                        obj=workflow,
-                        id="joeflow_temporal.W004",
-                    )
-                )
-    return warnings
+    return [warning for workflow in get_workflows() for warning in check_task_urls(workflow)]
+
+
+def check_task_urls(workflow):
+    if check_edges(workflow):
+        return []  # check_workflows reports those (E001); the tasks cannot be listed
+    return [
+        checks.Warning(
+            f"The human task {name!r} of {workflow.label()} has no URL.",
+            hint=f'Add path("…/", include({workflow.__name__}.urls())) to your urls.',
+            obj=workflow,
+            id="joeflow_temporal.W004",
+        )
+        for name, node in workflow.get_human_nodes().items()
+        if not has_url(workflow.get_url_namespace(), name, node)
+    ]
 
 
 def has_url(namespace: str, name: str, node) -> bool:
@@ -132,6 +137,37 @@ def check_joins(workflow):
                 )
             )
     return errors
+
+
+def check_view_fields(workflow):
+    """Every field a human task's view edits is a field of the model (else its page, its API
+    endpoints and the workflow listing fail at run time)."""
+    errors = []
+    for name, node in workflow.get_human_nodes().items():
+        fields = getattr(node, "fields", None)
+        if fields is None or isinstance(fields, str):
+            continue  # a form_class, or "__all__"
+        unknown = [field for field in fields if not has_field(workflow, field)]
+        if unknown:
+            errors.append(
+                checks.Error(
+                    f"{workflow.label()}: the task {name!r} edits {', '.join(map(repr, unknown))}, "
+                    f"which {workflow.__name__} has no field of that name.",
+                    hint=f"Fix fields=[...] of {name!r}; the model's fields are "
+                    f"{', '.join(f.name for f in workflow._meta.get_fields() if f.concrete)}.",
+                    obj=workflow,
+                    id="joeflow_temporal.E007",
+                )
+            )
+    return errors
+
+
+def has_field(model, name: str) -> bool:
+    try:
+        model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return False
+    return True
 
 
 def check_task_names(workflow):

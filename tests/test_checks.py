@@ -3,6 +3,7 @@
 import pytest
 from django.core import checks
 from django.core.management import call_command
+from django.db import models
 from django.test.utils import isolate_apps
 
 from joeflow_temporal import checks as joeflow_checks
@@ -125,3 +126,38 @@ def test_task_urls_with_a_path_postfix_are_found(settings):
 
     assert found == []
     assert sorted(w.msg.split("'")[1] for w in missing) == ["approve", "edit", "start"]
+
+
+@isolate_apps("tests.testapp")
+def test_a_view_editing_a_field_the_model_lacks():
+    class Broken(Workflow):
+        title = models.CharField(max_length=10)
+        start = tasks.StartView(fields=["titel"])
+        edit = tasks.UpdateView(fields=["title", "colour"])
+        free = tasks.UpdateView(fields="__all__")
+
+        edges = [(start, edit), (edit, free)]
+
+        class Meta:
+            app_label = "testapp"
+
+    errors = joeflow_checks.check_view_fields(Broken)
+
+    assert ids(errors) == ["joeflow_temporal.E007", "joeflow_temporal.E007"]
+    assert "'titel'" in errors[0].msg and "'colour'" in errors[1].msg
+    assert "title" in errors[0].hint
+
+
+@isolate_apps("tests.testapp")
+def test_a_typo_in_edges_is_an_error_not_a_crash_of_the_checks():
+    class Broken(Workflow):
+        start = tasks.Start()
+        edit = tasks.UpdateView(fields=[])
+
+        edges = [(start, edit), (edit, "edn")]
+
+        class Meta:
+            app_label = "testapp"
+
+    assert ids(joeflow_checks.check_edges(Broken)) == ["joeflow_temporal.E001"]
+    assert joeflow_checks.check_task_urls(Broken) == []
