@@ -92,8 +92,14 @@ class Processes:
     def __init__(self) -> None:
         self.children: list[subprocess.Popen] = []
 
-    def start(self, command: list[str], env: dict | None = None) -> subprocess.Popen:
-        process = subprocess.Popen(command, env={**os.environ, **(env or {})})
+    def start(
+        self, command: list[str], env: dict | None = None, own_session: bool = False
+    ) -> subprocess.Popen:
+        """Start a child; ``own_session`` keeps it out of the terminal's Ctrl-C, so that it
+        stops only when ``stop`` gets to it (a server must outlive the clients it serves)."""
+        process = subprocess.Popen(
+            command, env={**os.environ, **(env or {})}, start_new_session=own_session
+        )
         self.children.append(process)
         return process
 

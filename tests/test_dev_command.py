@@ -5,17 +5,21 @@ import signal
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
-from joeflow_temporal.devserver import free_port
+from joeflow_temporal.devserver import free_port, port_in_use
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def status(url: str) -> int:
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return response.status
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
 
 
 def test_bin_run_serves_the_site_and_the_temporal_ui_and_stops_cleanly(tmp_path):
@@ -42,6 +46,9 @@ def test_bin_run_serves_the_site_and_the_temporal_ui_and_stops_cleanly(tmp_path)
             time.sleep(0.5)
         output = "".join(lines)
         assert f"Site:         http://127.0.0.1:{web}/" in output
+        assert f"Admin:        http://127.0.0.1:{web}/admin/" in output
+        api = f"http://127.0.0.1:{web}/api/workflows/"
+        assert f"REST API:     {api}" in output and status(api) == 401  # mounted: not a 404
         assert "end succeeded" in output, output
 
         assert status(f"http://127.0.0.1:{web}/") == 200
@@ -54,3 +61,4 @@ def test_bin_run_serves_the_site_and_the_temporal_ui_and_stops_cleanly(tmp_path)
     output = "".join(lines)
     assert process.returncode == 0, output
     assert "Stopped." in output
+    assert not port_in_use(temporal), "the dev server (in a session of its own) stopped too"

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.urls import NoReverseMatch, reverse
 
 from joeflow_temporal import conf
 from joeflow_temporal.client import exit_process
@@ -18,6 +19,9 @@ from joeflow_temporal.devserver import (
     wait_for_port,
 )
 from joeflow_temporal.tasks.machine import Start
+
+API_URL_NAME = "joeflow_temporal_api:workflow-list"
+"""The REST API's list of workflow types, where ``joeflow_temporal.api.urls`` is mounted."""
 
 STOPPED_ON_REQUEST = {0, -signal.SIGINT, -signal.SIGTERM, 128 + signal.SIGINT}
 
@@ -90,7 +94,11 @@ class Command(BaseCommand):
             return
         Path(db_file).parent.mkdir(parents=True, exist_ok=True)
         self.stdout.write(f"Starting the Temporal dev server (state in {db_file})…")
-        server = processes.start(dev_server_command(port, ui_port, Path(db_file), headless))
+        # Ctrl-C reaches the worker and the web server; the server stops after them, so the
+        # worker's last activities can still report to it.
+        server = processes.start(
+            dev_server_command(port, ui_port, Path(db_file), headless), own_session=True
+        )
         try:
             wait_for_port(port, timeout=60, process=server)
             if not headless:
@@ -124,12 +132,13 @@ class Command(BaseCommand):
             if ui_port == 8233
             else f"http://localhost:{ui_port}"
         )
-        lines = [
-            f"  Site:         {site}",
-            f"  Admin:        {site}admin/",
-            f"  REST API:     {site}api/",
-            f"  Temporal:     {address}",
-        ]
+        lines = [f"  Site:         {site}"]
+        for label, url_name in (("Admin", "admin:index"), ("REST API", API_URL_NAME)):
+            try:  # only what the project's URLconf mounts
+                lines.append(f"  {label + ':':<13} {site[:-1]}{reverse(url_name)}")
+            except NoReverseMatch:
+                pass
+        lines.append(f"  Temporal:     {address}")
         if not headless:
             lines.append(f"  Temporal UI:  {ui}/namespaces/default/workflows")
         self.stdout.write(self.style.SUCCESS("Ready:\n") + "\n".join(lines))
