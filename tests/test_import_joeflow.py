@@ -201,7 +201,7 @@ def test_running_instances_go_on_where_joeflow_stopped(joeflow_db, start_worker,
 
     # New instances get ids after the imported ones (PostgreSQL's counters were moved).
     new = OrderWorkflow.start(customer="new")
-    assert new.pk == 8
+    assert new.pk > 7  # 8 in a fresh database; the suite's other tests used ids before
     assert min(new.task_set.values_list("pk", flat=True)) > 32
 
 
