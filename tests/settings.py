@@ -7,9 +7,11 @@ from datetime import timedelta
 from django_integration.settings import *  # noqa: F403
 from django_integration.settings import DATABASES
 
-# django-reversion too, so that joeflow_temporal.contrib.reversion is active in every test.
+# django-reversion too, so that joeflow_temporal.contrib.reversion is active in every test;
+# a worker subprocess of a long scenario leaves it out (JOEFLOW_TEST_REVERSION=0): a revision
+# per step doubles the cost of a step, and those scenarios measure the engine.
 INSTALLED_APPS = INSTALLED_APPS + [  # noqa: F405
-    "reversion",
+    *(["reversion"] if os.environ.get("JOEFLOW_TEST_REVERSION", "1") == "1" else []),
     "tests.testapp",
     "tests.joeflow_fixture.shop",  # the app of the joeflow 2.0.2 database (import_joeflow)
 ]

@@ -115,7 +115,10 @@ def seed(record_property) -> int:
 
 
 @pytest.fixture
-def workers(temporal_server, task_queue, transactional_db, tmp_path):
+def workers(temporal_server, task_queue, transactional_db, tmp_path, settings):
+    # Starts and completions made while every worker is dead would each wait out the sync
+    # timeout; what the scenario checks is the engine, not those waits.
+    settings.JOEFLOW_TEMPORAL_SYNC_TIMEOUT = 0
     env = worker_env(temporal_server.address, task_queue)
     processes = WorkerProcesses(env, tmp_path)
     yield processes

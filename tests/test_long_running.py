@@ -48,7 +48,7 @@ def test_a_loop_of_ten_thousand_iterations(
     production_limits_server, task_queue, transactional_db, tmp_path, settings
 ):
     settings.JOEFLOW_TEMPORAL_LOCAL_ACTIVITIES = True
-    env = worker_env(production_limits_server, task_queue)
+    env = worker_env(production_limits_server, task_queue, JOEFLOW_TEST_REVERSION="0")
     with WorkerProcess(env, tmp_path / "worker.log") as worker:
         began = time.monotonic()
         workflow = models.SelfLoopWorkflow.start(target=ITERATIONS)
