@@ -291,21 +291,7 @@ class Workflow(models.Model, metaclass=WorkflowBase):
         if unknown:
             raise ValueError(f"Not a task of {self.label()}: {', '.join(unknown)}")
         with transaction.atomic():
-            open_tasks = list(self.task_set.open().select_for_update())
-            now = timezone.now()
-            self.task_set.filter(pk__in=[t.pk for t in open_tasks]).update(
-                status=Task.CANCELED, completed=now, modified=now
-            )
-            override = self.task_set.create(
-                name="override",
-                key=f"override:{uuid.uuid4().hex}",
-                type=Task.HUMAN,
-                content_type=self.get_content_type(),
-                status=Task.SUCCEEDED,
-                completed=now,
-                completed_by_user=user,
-            )
-            override.parent_task_set.set(open_tasks)
+            override = self.record_action("override", user)
             client.signal(
                 self,
                 names.OVERRIDE,
@@ -318,6 +304,31 @@ class Workflow(models.Model, metaclass=WorkflowBase):
             )
         client.wait_followed(self, override.pk)
         return override
+
+    def record_action(self, name: str, user=None) -> "Task":
+        """Cancel the open tasks (by ``user``) and record the manual action ``name``
+        (``override``, ``cancel``) as a succeeded human task by ``user``, after them; inside the
+        caller's transaction. Its key is a fresh token the engine confirms the action against."""
+        open_tasks = list(self.task_set.open().select_for_update())
+        now = timezone.now()
+        by = authenticated(user)
+        self.task_set.filter(pk__in=[t.pk for t in open_tasks]).update(
+            status=Task.CANCELED,
+            completed=now,
+            modified=now,
+            completed_by_user=by,
+        )
+        action = self.task_set.create(
+            name=name,
+            key=f"{name}:{uuid.uuid4().hex}",
+            type=Task.HUMAN,
+            content_type=self.get_content_type(),
+            status=Task.SUCCEEDED,
+            completed=now,
+            completed_by_user=by,
+        )
+        action.parent_task_set.set(open_tasks)
+        return action
 
     def cancel(self, user=None) -> None:
         """Cancel every open task and end the instance (joeflow's ``Workflow.cancel``).
@@ -333,24 +344,7 @@ class Workflow(models.Model, metaclass=WorkflowBase):
         if Workflow.objects.filter(pk=self.pk, completed__isnull=False).exists():
             return
         with transaction.atomic():
-            open_tasks = list(self.task_set.open().select_for_update())
-            now = timezone.now()
-            self.task_set.filter(pk__in=[t.pk for t in open_tasks]).update(
-                status=Task.CANCELED,
-                completed=now,
-                modified=now,
-                completed_by_user=authenticated(user),
-            )
-            cancel = self.task_set.create(
-                name="cancel",
-                key=f"cancel:{uuid.uuid4().hex}",
-                type=Task.HUMAN,
-                content_type=self.get_content_type(),
-                status=Task.SUCCEEDED,
-                completed=now,
-                completed_by_user=authenticated(user),
-            )
-            cancel.parent_task_set.set(open_tasks)
+            cancel = self.record_action("cancel", user)
             client.signal(self, names.CANCEL, CancelRequest(task_id=cancel.pk, task_key=cancel.key))
         client.wait_ended(self)
 

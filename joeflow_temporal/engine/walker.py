@@ -257,15 +257,8 @@ class JoeflowWalker:
             request = self._cancel_requests.pop(0)
             if request is None or not workflow.patched(CONFIRM_INSTANCE_CANCEL):
                 return True
-            ref = TaskRef(workflow=self._input.workflow, task_id=request.task_id)
-            try:
-                await self._confirm(
-                    ConfirmTask(task=ref, statuses=["succeeded"], key=request.task_key)
-                )
-            except ActivityError:
-                workflow.logger.warning("Cancel %s was never committed; ignored", ref.task_id)
-                continue
-            return True
+            if await self._committed("Cancel", request.task_id, request.task_key):
+                return True
         return False
 
     async def _cancel_instance(self) -> None:
@@ -307,16 +300,19 @@ class JoeflowWalker:
         committed = []
         while self._overrides:
             request = self._overrides.pop(0)
-            ref = TaskRef(workflow=self._input.workflow, task_id=request.task_id)
-            try:
-                await self._confirm(
-                    ConfirmTask(task=ref, statuses=["succeeded"], key=request.task_key)
-                )
-            except ActivityError:
-                workflow.logger.warning("Override %s was never committed; ignored", ref.task_id)
-                continue
-            committed.append(request)
+            if await self._committed("Override", request.task_id, request.task_key):
+                committed.append(request)
         return committed
+
+    async def _committed(self, action: str, task_id: int, key: str | None) -> bool:
+        """Whether the Task row a manual action recorded (with that key) was committed."""
+        ref = TaskRef(workflow=self._input.workflow, task_id=task_id)
+        try:
+            await self._confirm(ConfirmTask(task=ref, statuses=["succeeded"], key=key))
+        except ActivityError:
+            workflow.logger.warning("%s %s was never committed; ignored", action, task_id)
+            return False
+        return True
 
     async def _drop_open_tasks(self) -> None:
         dropped = [task.id for task in self._state.tasks.values() if task.id is not None]
