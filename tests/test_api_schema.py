@@ -8,6 +8,7 @@ from openapi_spec_validator import validate
 from tests.api_helpers import client_for, url
 
 PATHS = {
+    "/api/": {"get"},
     "/api/workflows/": {"get"},
     "/api/workflows/{workflow}/": {"get"},
     "/api/workflows/{workflow}/start/{task}/": {"post"},
@@ -64,6 +65,7 @@ def test_the_openapi_document_is_valid_and_documents_bodies_and_errors(admin_cli
     assert {"basicAuth", "cookieAuth"} <= set(document["components"]["securitySchemes"])
     schemas = document["components"]["schemas"]
     assert {"Instance", "Task", "TaskDetail", "WorkflowType", "Error"} <= set(schemas)
+    assert set(schemas["APIRoot"]["properties"]) == {"workflows", "tasks", "schema", "docs"}
     next_task = schemas["NextTask"]["properties"]
     assert set(next_task) == {"id", "name", "type", "status", "url"}
     for name in ("CompletedTask", "StartedInstance"):

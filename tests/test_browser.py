@@ -3,6 +3,7 @@
 Screenshots land in ``test-artifacts/`` for a human to look at.
 """
 
+import json
 import shutil
 from pathlib import Path
 
@@ -27,7 +28,8 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture
-def page(live_server, worker, django_user_model, monkeypatch):
+def visitor(live_server, transactional_db, django_user_model, monkeypatch):
+    """A page in Chromium, not signed in (the superuser ``admin``, password ``admin``, exists)."""
     sync_api = pytest.importorskip("playwright.sync_api")
     # Playwright's sync API keeps an event loop in this thread; the ORM calls made here are
     # still plain synchronous code.
@@ -40,13 +42,24 @@ def page(live_server, worker, django_user_model, monkeypatch):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.set_default_timeout(20_000)
-        page.goto(f"{live_server.url}/admin/login/?next=/")
-        page.fill("#id_username", "admin")
-        page.fill("#id_password", "admin")
-        page.click("input[type=submit]")
-        page.wait_for_url(f"{live_server.url}/")
         yield page
         browser.close()
+
+
+def sign_in(page):
+    """Fill in the login page ``page`` shows."""
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", "admin")
+    page.click("input[type=submit]")
+
+
+@pytest.fixture
+def page(visitor, live_server, worker):
+    """A page in Chromium, signed in as the superuser ``admin``."""
+    visitor.goto(f"{live_server.url}/admin/login/?next=/")
+    sign_in(visitor)
+    visitor.wait_for_url(f"{live_server.url}/")
+    return visitor
 
 
 def shot(page, name):
@@ -100,3 +113,27 @@ def test_rerun_a_failed_task_from_the_admin(page, live_server):
     wait_until(lambda: Task.objects.get(pk=task.pk).status == Task.SUCCEEDED)
     page.goto(f"{live_server.url}/admin/joeflow_temporal/task/{task.pk}/change/")
     assert page.locator(".field-status .readonly").inner_text() == "succeeded"
+
+
+def test_the_api_links_take_a_visitor_to_the_login_page_and_back(visitor, live_server):
+    challenges = []  # a WWW-Authenticate header makes a browser show its password prompt
+    visitor.on("response", lambda r: "www-authenticate" in r.headers and challenges.append(r.url))
+    visitor.goto(f"{live_server.url}/")
+
+    visitor.click("nav a:text-is('REST API')")
+    visitor.wait_for_url(f"{live_server.url}/admin/login/?next=/api/")
+    shot(visitor, "7-api-login")
+    sign_in(visitor)
+    visitor.wait_for_url(f"{live_server.url}/api/")
+    root = json.loads(visitor.locator("body").inner_text())
+    assert root["docs"] == f"{live_server.url}/api/schema/swagger-ui/"
+
+    visitor.context.clear_cookies()  # signed out again
+    visitor.goto(f"{live_server.url}/")
+    visitor.click("nav a:text-is('API docs')")
+    visitor.wait_for_url(f"{live_server.url}/admin/login/?next=/api/schema/swagger-ui/")
+    sign_in(visitor)
+    visitor.wait_for_url(f"{live_server.url}/api/schema/swagger-ui/")
+    visitor.wait_for_selector(".opblock-summary-path >> text=/api/tasks/")  # the document loaded
+    shot(visitor, "8-api-docs")
+    assert challenges == []

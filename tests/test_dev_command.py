@@ -7,9 +7,14 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from io import StringIO
 from pathlib import Path
 
+import pytest
+from django.test import Client
+
 from joeflow_temporal.devserver import free_port, port_in_use
+from joeflow_temporal.management.commands.temporal_dev import Command
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,8 +52,8 @@ def test_bin_run_serves_the_site_and_the_temporal_ui_and_stops_cleanly(tmp_path)
         output = "".join(lines)
         assert f"Site:         http://127.0.0.1:{web}/" in output
         assert f"Admin:        http://127.0.0.1:{web}/admin/" in output
-        api = f"http://127.0.0.1:{web}/api/workflows/"
-        assert f"REST API:     {api}" in output and status(api) == 401  # mounted: not a 404
+        api = f"http://127.0.0.1:{web}/api/"
+        assert f"REST API:     {api}" in output and status(api) == 401  # the root: not a 404
         assert "end succeeded" in output, output
 
         assert status(f"http://127.0.0.1:{web}/") == 200
@@ -62,3 +67,35 @@ def test_bin_run_serves_the_site_and_the_temporal_ui_and_stops_cleanly(tmp_path)
     assert process.returncode == 0, output
     assert "Stopped." in output
     assert not port_in_use(temporal), "the dev server (in a session of its own) stopped too"
+
+
+def printed_urls(**options) -> str:
+    out = StringIO()
+    command = Command(stdout=out)
+    command.print_urls("127.0.0.1:8000", "127.0.0.1:7233", ui_port=8233, headless=True, **options)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "urlconf, pages",
+    [
+        (
+            "tests.urls",
+            {"Site": "/", "Admin": "/admin/", "REST API": "/api/"},
+        ),
+        ("tests.urls_api_only", {"REST API": "/backend/api/"}),
+        ("tests.urls_without_workflows", {}),
+    ],
+)
+def test_temporal_dev_prints_the_pages_the_project_mounts_and_only_those(
+    db, settings, urlconf, pages
+):
+    settings.ROOT_URLCONF = urlconf
+
+    printed = printed_urls()
+
+    lines = [line.strip().partition(": ") for line in printed.splitlines()[1:]]
+    site = {label: url.strip() for label, _, url in lines if label != "Temporal"}
+    assert site == {label: f"http://127.0.0.1:8000{path}" for label, path in pages.items()}
+    for path in pages.values():  # each answers (the API's root asks to sign in), none is a 404
+        assert Client().get(path).status_code in (200, 302, 401), path

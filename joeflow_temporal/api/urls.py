@@ -10,6 +10,7 @@ workflow = "workflows/<str:workflow>/"
 instance = f"{workflow}instances/<int:pk>/"
 
 urlpatterns = [
+    path("", views.APIRootView.as_view(), name="root"),
     path("workflows/", views.WorkflowListView.as_view(), name="workflow-list"),
     path(workflow, views.WorkflowDetailView.as_view(), name="workflow-detail"),
     path(f"{workflow}start/<str:task>/", views.StartView.as_view(), name="workflow-start"),

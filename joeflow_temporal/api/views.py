@@ -6,14 +6,17 @@ DRF defaults, and translates the domain exceptions in one place (``exceptions.ex
 
 from functools import cached_property
 
+from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from drf_spectacular.utils import inline_serializer
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework import generics, status
+from rest_framework import generics, serializers, status
 from rest_framework.authentication import BasicAuthentication, SessionAuthentication
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotAuthenticated, NotFound
 from rest_framework.parsers import JSONParser
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
@@ -53,10 +56,28 @@ from joeflow_temporal.views import pk_fits
 
 
 class Protected:
-    """Signed-in users only, by session or HTTP basic auth, whatever the project's DRF defaults."""
+    """Signed-in users only, by session or HTTP basic auth, whatever the project's DRF defaults.
+
+    Who is not signed in gets a 401 JSON answer with a ``WWW-Authenticate: Basic`` challenge,
+    except a browser opening a page (a ``GET`` that prefers HTML): on that challenge it would
+    show its own password prompt, so it is sent to the project's login page instead
+    (``settings.LOGIN_URL``, with ``?next=`` back here). Errors are JSON on every view, also on
+    those that render something else (the OpenAPI document, the Swagger UI page).
+    """
 
     authentication_classes = [SessionAuthentication, BasicAuthentication]
     permission_classes = [IsAuthenticated]
+
+    def handle_exception(self, exc):
+        request = self.request
+        if isinstance(exc, NotAuthenticated) and browser_opens_page(request):
+            response = redirect_to_login(request.get_full_path())
+        else:
+            response = super().handle_exception(exc)
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
+        patch_vary_headers(response, ["Accept"])
+        return response
 
     def get_authenticate_header(self, request):
         """Challenge with the first scheme that can (basic), so anonymous calls get a 401.
@@ -69,6 +90,16 @@ class Protected:
             if header:
                 return header
         return None
+
+
+def browser_opens_page(request) -> bool:
+    """Whether ``request`` is a browser opening a page: a read that prefers HTML to JSON.
+
+    Browsers name ``text/html`` in their ``Accept`` header when they navigate; API clients send
+    ``application/json``, ``*/*`` or nothing, and so get JSON.
+    """
+    preferred = request.get_preferred_type(["application/json", "text/html"])
+    return request.method in SAFE_METHODS and preferred == "text/html"
 
 
 class APIView(Protected, generics.GenericAPIView):
@@ -100,6 +131,38 @@ class WorkflowClassMixin:
         if not pk_fits(self.workflow_class, self.kwargs["pk"]):
             raise NotFound("No such instance.")
         return super().get_object()
+
+
+# The root
+
+
+class APIRootView(APIView):
+    """The API's entry point: its endpoints by name, as absolute URLs (as DRF's API root)."""
+
+    ENDPOINTS = {
+        "workflows": "workflow-list",
+        "tasks": "task-list",
+        "schema": "schema",
+        "docs": "swagger-ui",
+    }
+
+    @schema.document(
+        operation_id="root",
+        tags=["root"],
+        responses={
+            200: inline_serializer("APIRoot", {name: serializers.URLField() for name in ENDPOINTS}),
+            **schema.errors(),
+        },
+    )
+    def get(self, request, *args, **kwargs):
+        # The namespace this URLconf was included under: the endpoints of this mount point.
+        namespace = request.resolver_match.namespace
+        return Response(
+            {
+                name: request.build_absolute_uri(reverse(f"{namespace}:{url_name}"))
+                for name, url_name in self.ENDPOINTS.items()
+            }
+        )
 
 
 # Workflow types

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 
 from joeflow_temporal import conf
 from joeflow_temporal.client import exit_process
@@ -20,10 +20,25 @@ from joeflow_temporal.devserver import (
 )
 from joeflow_temporal.tasks.machine import Start
 
-API_URL_NAME = "joeflow_temporal_api:workflow-list"
-"""The REST API's list of workflow types, where ``joeflow_temporal.api.urls`` is mounted."""
+API_URL_NAME = "joeflow_temporal_api:root"
+"""The REST API's root, where ``joeflow_temporal.api.urls`` is mounted."""
+
+PAGES = (("Site", None), ("Admin", "admin:index"), ("REST API", API_URL_NAME))
+"""The web server's pages ``temporal_dev`` prints: a label and a URL name (None: ``/``)."""
 
 STOPPED_ON_REQUEST = {0, -signal.SIGINT, -signal.SIGTERM, 128 + signal.SIGINT}
+
+
+def mounted_path(url_name: str | None) -> str | None:
+    """The path of the page ``url_name`` names (None: the site's root ``/``), or None when the
+    project's URLconf does not mount it: a URL printed for the user to open must not be a 404."""
+    try:
+        if url_name is None:
+            resolve("/")
+            return "/"
+        return reverse(url_name)
+    except (NoReverseMatch, Resolver404):
+        return None
 
 
 class Command(BaseCommand):
@@ -126,18 +141,17 @@ class Command(BaseCommand):
             self.stdout.write(f"Created superuser {username!r}.")
 
     def print_urls(self, addrport, address, ui_port, headless):
-        site = f"http://{addrport}/"
+        site = f"http://{addrport}"
         ui = (
             conf.get("JOEFLOW_TEMPORAL_UI_URL")
             if ui_port == 8233
             else f"http://localhost:{ui_port}"
         )
-        lines = [f"  Site:         {site}"]
-        for label, url_name in (("Admin", "admin:index"), ("REST API", API_URL_NAME)):
-            try:  # only what the project's URLconf mounts
-                lines.append(f"  {label + ':':<13} {site[:-1]}{reverse(url_name)}")
-            except NoReverseMatch:
-                pass
+        lines = [
+            f"  {label + ':':<13} {site}{path}"
+            for label, url_name in PAGES
+            if (path := mounted_path(url_name)) is not None
+        ]
         lines.append(f"  Temporal:     {address}")
         if not headless:
             lines.append(f"  Temporal UI:  {ui}/namespaces/default/workflows")
