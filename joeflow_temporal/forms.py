@@ -35,10 +35,11 @@ class OverrideForm(forms.ModelForm):
             (name, name) for name in overrides.override_choices(self.instance.get_graph_spec())
         ]
         if self.instance.completed:
-            ended = refusals.instance_ended(self.instance, "override").message
-            for name in ("next_tasks", "end_instance"):
-                self.fields[name].disabled = True
-                self.fields[name].help_text = ended
+            self.fields["next_tasks"].disabled = self.fields["end_instance"].disabled = True
+            self.fields["next_tasks"].help_text = refusals.instance_ended(
+                self.instance, "override"
+            ).message
+            self.fields["end_instance"].help_text = "It has ended already."
 
     def clean(self):
         cleaned_data = super().clean()

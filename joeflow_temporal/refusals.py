@@ -6,6 +6,7 @@ renders it, the API raises it (``api.exceptions`` translates it).
 """
 
 from django.utils import formats, timezone
+from django.utils.text import capfirst
 
 from joeflow_temporal.exceptions import InstanceNotRunning, Refused
 
@@ -19,6 +20,11 @@ def when(moment) -> str:
     if timezone.is_aware(moment):
         moment = timezone.localtime(moment)
     return formats.date_format(moment, "DATETIME_FORMAT")
+
+
+def sentence(text: str) -> str:
+    """``text`` ended by one full stop (a time may end in one already: "p.m.")."""
+    return text if text.endswith(".") else f"{text}."
 
 
 def who(user) -> str:
@@ -37,11 +43,11 @@ def task_state(task) -> str:
     label = task_label(task)
     if task.status == Task.SUCCEEDED:
         by = f" by {who(task.completed_by_user)}" if task.completed_by_user else ""
-        return f"{label} was completed{by} on {when(task.completed)}."
+        return sentence(f"{label} was completed{by} on {when(task.completed)}")
     if task.status == Task.CANCELED:
-        return f"{label} was canceled on {when(task.completed)}{cancel_cause(task)}."
+        return sentence(f"{label} was canceled on {when(task.completed)}{cancel_cause(task)}")
     if task.status == Task.FAILED:
-        return f"{label} failed: {task.exception or 'no message'}."
+        return sentence(f"{label} failed: {task.exception or 'no message'}")
     return f"{label} is still open (scheduled)."
 
 
@@ -56,9 +62,10 @@ def cancel_cause(task) -> str:
     return f" by {by}" if task.completed_by_user else ""
 
 
+NOT_SAVED = "Your changes were not saved; the instance's page shows where it stands now."
 COMPLETE_ADVICE = {
-    "succeeded": "Your changes were not saved; the instance's page shows where it stands now.",
-    "canceled": "Your changes were not saved: the instance went on without this task.",
+    "succeeded": NOT_SAVED,
+    "canceled": NOT_SAVED,
     "failed": "Your changes were not saved. Someone with the rerun permission "
     "(joeflow_temporal.rerun) can rerun it once the cause is fixed.",
 }
@@ -145,7 +152,7 @@ def instance_ended(instance, action: str) -> Refused:
     cancel = instance.task_set.filter(name="cancel").order_by("-pk").first()
     how = f"was canceled by {who(cancel.completed_by_user)}" if cancel else "ended"
     return Refused(
-        f"{instance} {how} on {when(instance.completed)}. {advice}",
+        f"{sentence(f'{capfirst(str(instance))} {how} on {when(instance.completed)}')} {advice}",
         code="instance_not_running",
     )
 
@@ -157,12 +164,12 @@ def refuse_start(cls, name: str) -> Refused | None:
     if name in start_views:
         return None
     if not start_views:
-        how = f"{cls.__name__} has no start view: its instances start from code."
+        how = f"{cls.__name__} has no start view to call."
     else:
         how = f"Its start views: {', '.join(start_views)}."
     kind = getattr(nodes.get(name), "node_kind", None)
     if kind == "start":
-        what = f"{name!r} is a tasks.Start(): it starts instances from code, not through the API."
+        what = f"{name!r} is a tasks.Start(), which starts instances from code."
     elif name in nodes:
         what = f"{name!r} is a task inside an instance of {cls.__name__}, not a start view."
     else:

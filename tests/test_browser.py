@@ -100,3 +100,24 @@ def test_rerun_a_failed_task_from_the_admin(page, live_server):
     wait_until(lambda: Task.objects.get(pk=task.pk).status == Task.SUCCEEDED)
     page.goto(f"{live_server.url}/admin/joeflow_temporal/task/{task.pk}/change/")
     assert page.locator(".field-status .readonly").inner_text() == "succeeded"
+
+
+def test_a_form_posted_after_the_task_was_completed_elsewhere_says_so(
+    page, live_server, django_user_model
+):
+    """The page was open while someone completed the task: the post says who, and when."""
+    workflow = ShippingWorkflow.start_with("checkout", {"shipping_address": "Gotham"})
+    ship = wait_until(lambda: workflow.task_set.scheduled().filter(name="ship").first())
+    page.goto(f"{live_server.url}{ship.get_absolute_url()}")
+    page.fill("#id_tracking_code", "LATE-1")
+    ship.complete(user=django_user_model.objects.get(username="admin"))
+
+    with page.expect_navigation() as navigation:
+        page.click("button[type=submit]")
+
+    shot(page, "7-stale-form")
+    assert navigation.value.status == 409
+    assert "was completed by admin" in page.locator(".errorlist").inner_text()
+    assert page.input_value("#id_tracking_code") == "LATE-1", "what the user typed stays"
+    workflow.refresh_from_db()
+    assert workflow.tracking_code == ""

@@ -222,6 +222,6 @@ def test_the_admin_says_what_saving_does_and_ends_only_on_request(shipping, supe
     shown = superuser_client.get(url)
     form = shown.context["adminform"].form
     assert form.fields["next_tasks"].disabled and form.fields["end_instance"].disabled
-    assert "ended on" in form.fields["end_instance"].help_text
+    assert "ended on" in form.fields["next_tasks"].help_text
     corrected = superuser_client.post(url, admin_form(tracking_code="late"))
     assert corrected.status_code == 302, "an ended instance's fields can still be corrected"

@@ -275,7 +275,7 @@ def test_api_start_through_a_node_that_is_no_start_view_names_the_start_views(wo
     assert not_a_start.status_code == unknown.status_code == code_only.status_code == 404
     assert "'edit' is a task inside an instance" in not_a_start.json()["detail"]
     assert "start views: start" in unknown.json()["detail"]
-    assert "start from code" in code_only.json()["detail"]
+    assert "has no start view to call" in code_only.json()["detail"]
 
 
 def test_the_admins_actions_say_why_they_skipped_a_task(opened, client, django_user_model, boss):
