@@ -15,11 +15,14 @@ OVERRIDE_HINT = (
 )
 
 
-def when(moment) -> str:
-    """A time as the project formats dates (its ``DATETIME_FORMAT``), in its time zone."""
+def on(moment) -> str:
+    """`` on <time>``, as the project formats dates (``DATETIME_FORMAT``, its time zone);
+    nothing for no time (rows imported from joeflow may lack one)."""
+    if moment is None:
+        return ""
     if timezone.is_aware(moment):
         moment = timezone.localtime(moment)
-    return formats.date_format(moment, "DATETIME_FORMAT")
+    return f" on {formats.date_format(moment, 'DATETIME_FORMAT')}"
 
 
 def sentence(text: str) -> str:
@@ -43,9 +46,9 @@ def task_state(task) -> str:
     label = task_label(task)
     if task.status == Task.SUCCEEDED:
         by = f" by {who(task.completed_by_user)}" if task.completed_by_user else ""
-        return sentence(f"{label} was completed{by} on {when(task.completed)}")
+        return sentence(f"{label} was completed{by}{on(task.completed)}")
     if task.status == Task.CANCELED:
-        return sentence(f"{label} was canceled on {when(task.completed)}{cancel_cause(task)}")
+        return sentence(f"{label} was canceled{on(task.completed)}{cancel_cause(task)}")
     if task.status == Task.FAILED:
         return sentence(f"{label} failed: {task.exception or 'no message'}")
     return f"{label} is still open (scheduled)."
@@ -152,7 +155,7 @@ def instance_ended(instance, action: str) -> Refused:
     cancel = instance.task_set.filter(name="cancel").order_by("-pk").first()
     how = f"was canceled by {who(cancel.completed_by_user)}" if cancel else "ended"
     return Refused(
-        f"{sentence(f'{capfirst(str(instance))} {how} on {when(instance.completed)}')} {advice}",
+        f"{sentence(f'{capfirst(str(instance))} {how}{on(instance.completed)}')} {advice}",
         code="instance_not_running",
     )
 
@@ -185,6 +188,8 @@ def explain(error: Exception, action: str, *, task=None, instance=None) -> Refus
         instance = instance if instance is not None else task.workflow
         instance.refresh_from_db(fields=["completed"])
         return instance_ended(instance, action)
+    if task is None:
+        return Refused(str(error))
     task.refresh_from_db()
     if action == "complete":
         refused = refuse_completion(task)

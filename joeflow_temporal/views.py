@@ -348,6 +348,9 @@ class OverrideView(
     name = "override"
     fallback_templates = ("override", "form")
     permission_required = "joeflow_temporal.override"
+    permission_denied_message = (
+        "You may not override workflow instances (permission joeflow_temporal.override)."
+    )
     form_class = OverrideForm
     fields = "__all__"
 

@@ -211,8 +211,8 @@ class InstanceActionView(WorkflowClassMixin, APIView):
     """An action on a running instance; answers the instance as it is afterwards."""
 
     serializer_class = InstanceSerializer
-
     action = ""
+    """The action's name, for its refusal messages (``refusals.instance_ended``)."""
 
     def get_running_instance(self) -> Workflow:
         """The instance, unless it has ended (409, saying how and when)."""
