@@ -224,11 +224,11 @@ class WorkflowAdmin(VersionAdmin):
 
     def save_model(self, request, obj, form, change):
         """Save, then override through the form's ``start_next_tasks(user)``, as the override
-        page does, when next tasks were chosen: saving without a choice only saves the fields
-        (joeflow's admin would end the instance)."""
+        page does, when next tasks or "End the instance" were chosen: saving without either
+        only saves the fields (joeflow's admin would end the instance)."""
         with transaction.atomic():
             super().save_model(request, obj, form, change)
-            if isinstance(form, OverrideForm) and form.cleaned_data.get("next_tasks"):
+            if isinstance(form, OverrideForm) and form.override_chosen():
                 form.start_next_tasks(request.user)
 
     @admin.display(description="engine")

@@ -47,3 +47,17 @@ class InstanceNotRunning(Exception):
 
 class TaskNotScheduled(Exception):
     """The task is no longer in a state for this action (completed, canceled, failed...)."""
+
+
+class Refused(Exception):
+    """A request refused, with a message for its user: what happened, and what to do.
+
+    The task pages render it with ``status``; the API answers ``{"detail": message}`` with it
+    (``code``: the error's code). See ``joeflow_temporal.refusals``.
+    """
+
+    def __init__(self, message: str, *, status: int = 409, code: str = "conflict") -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code

@@ -4,29 +4,58 @@ from collections.abc import Iterator
 
 from django import forms
 
+from joeflow_temporal import overrides, refusals
+
 
 class OverrideForm(forms.ModelForm):
-    """The instance's fields, plus the tasks to start after the override (joeflow's form).
+    """The instance's fields, plus what to do with the instance: start chosen tasks after
+    canceling the open ones, or end it (joeflow's form, with an explicit end).
 
-    The override page and the admin both call ``start_next_tasks(user)`` after saving the
-    instance, so a project's subclass changes both.
+    Saving with neither only saves the fields: the open tasks keep running. The override page
+    and the admin call ``start_next_tasks(user)`` after saving the instance when
+    ``override_chosen()``, so a project's subclass changes both.
     """
 
     next_tasks = forms.MultipleChoiceField(
         choices=[],
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Open tasks are canceled; these start next. Choose none to end the instance.",
+        help_text="The open tasks are canceled and these start next. Choose none to keep the "
+        "open tasks running (saving then only changes the fields).",
+    )
+    end_instance = forms.BooleanField(
+        required=False,
+        label="End the instance",
+        help_text="Cancel the open tasks and start nothing: the instance ends.",
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["next_tasks"].choices = [
-            (name, name) for name in self.instance.get_graph_spec().nodes
+            (name, name) for name in overrides.override_choices(self.instance.get_graph_spec())
         ]
+        if self.instance.completed:
+            self.fields["next_tasks"].disabled = self.fields["end_instance"].disabled = True
+            self.fields["next_tasks"].help_text = refusals.instance_ended(
+                self.instance, "override"
+            ).message
+            self.fields["end_instance"].help_text = "It has ended already."
+
+    def clean(self):
+        cleaned_data = super().clean()
+        next_tasks = cleaned_data.get("next_tasks") or []
+        if next_tasks and cleaned_data.get("end_instance"):
+            self.add_error("end_instance", "Choose next tasks or end the instance, not both.")
+        for message in overrides.refuse_next_tasks(self.instance.get_graph_spec(), next_tasks):
+            self.add_error("next_tasks", message)
+        return cleaned_data
+
+    def override_chosen(self) -> bool:
+        """Whether the user chose next tasks or to end the instance (after validation)."""
+        return bool(self.cleaned_data.get("next_tasks") or self.cleaned_data.get("end_instance"))
 
     def get_next_task_nodes(self) -> Iterator[object]:
-        """The chosen tasks as the workflow class's task objects (views, methods, ``Start``…).
+        """The chosen tasks as the workflow class's task objects (views, methods, ``Wait``…).
 
         Call it after validation; override it to start other tasks than the chosen ones.
         """
@@ -41,6 +70,7 @@ class OverrideForm(forms.ModelForm):
         written in one transaction. Returns the ``override`` Task.
 
         Raises:
+            ValueError: the tasks would leave the instance stuck (see ``Workflow.override``).
             InstanceNotRunning: the instance has ended.
             TemporalUnavailable: Temporal cannot be reached; nothing was written.
         """

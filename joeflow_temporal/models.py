@@ -15,7 +15,7 @@ from django.db.models.base import ModelBase
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from joeflow_temporal import client, conf, graphs
+from joeflow_temporal import client, conf, graphs, overrides, refusals
 from joeflow_temporal.engine import (
     CancelRequest,
     Graph,
@@ -285,11 +285,19 @@ class Workflow(models.Model, metaclass=WorkflowBase):
 
         From then on the instance walks the class's current graph (the one ``next_tasks`` are
         checked against), which moves an instance started before a deploy onto the new graph.
+        ``[]`` ends the instance.
+
+        Raises:
+            ValueError: ``next_tasks`` would leave the instance stuck: a name the class has no
+                task for, a start node, a join, or a task leading to a join whose other parents
+                none of them reaches (``joeflow_temporal.overrides``); nothing was written.
+            InstanceNotRunning: the instance has ended.
+            TemporalUnavailable: Temporal cannot be reached; nothing was written.
         """
         graph = self.get_graph_spec()
-        unknown = [name for name in next_tasks if name not in graph.nodes]
-        if unknown:
-            raise ValueError(f"Not a task of {self.label()}: {', '.join(unknown)}")
+        refused = overrides.refuse_next_tasks(graph, next_tasks)
+        if refused:
+            raise ValueError(" ".join(refused))
         with transaction.atomic():
             override = self.record_action("override", user)
             client.signal(
@@ -676,5 +684,5 @@ class Task(models.Model):
     def locked(self, *statuses: str) -> "Task":
         task = Task.objects.select_for_update().get(pk=self.pk)
         if task.status not in statuses:
-            raise TaskNotScheduled(f"Task {task.pk} ({task.name}) is {task.status}.")
+            raise TaskNotScheduled(refusals.task_state(task))
         return task

@@ -9,23 +9,33 @@ import logging
 
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import PermissionDenied
-from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    connections,
+    transaction,
+)
 from django.forms import modelform_factory
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.views import generic
 
-from joeflow_temporal import client
+from joeflow_temporal import client, refusals
 from joeflow_temporal.contrib.reversion import RevisionMixin
-from joeflow_temporal.exceptions import InstanceNotRunning, TaskNotScheduled, TemporalUnavailable
+from joeflow_temporal.exceptions import (
+    InstanceNotRunning,
+    Refused,
+    TaskNotScheduled,
+    TemporalUnavailable,
+)
 from joeflow_temporal.forms import OverrideForm
 
 logger = logging.getLogger(__name__)
 
-ALREADY_DONE = "This task is no longer open: someone completed or canceled it meanwhile."
-ENDED = "This workflow instance has ended; it takes no more changes."
+REFUSED_TEMPLATE = "joeflow_temporal/refused.html"
 
 
 class WorkflowTemplateNameViewMixin:
@@ -71,6 +81,24 @@ UNAVAILABLE = (TemporalUnavailable, OperationalError, InterfaceError)
 """What a view that writes and signals answers with ``engine_unavailable``."""
 
 
+def roll_back_request() -> None:
+    """Write nothing of a refused request, also under ``ATOMIC_REQUESTS`` (whose transaction
+    would otherwise commit what a project's view saved before its ``next_task()`` failed)."""
+    for conn in connections.all(initialized_only=True):
+        if conn.in_atomic_block:
+            transaction.set_rollback(True, using=conn.alias)
+
+
+def refused_page(request, refused: Refused, instance=None, **context):
+    """The page of a refusal without a form: the message, and a link to the instance."""
+    return TemplateResponse(
+        request,
+        REFUSED_TEMPLATE,
+        {"refusal": refused.message, "object": instance, **context},
+        status=refused.status,
+    )
+
+
 class TaskViewMixin(WorkflowTemplateNameViewMixin, RevisionMixin):
     """A view that completes a human task of a workflow (the task's pk is in the URL)."""
 
@@ -103,20 +131,59 @@ class TaskViewMixin(WorkflowTemplateNameViewMixin, RevisionMixin):
         return workflow.task_set.create(name=self.name, type=self.type, workflow=workflow)
 
     def get_task(self):
+        """This view's task, in whatever state (404 if the URL names none): ``dispatch`` then
+        refuses a closed one, saying what became of it."""
         from joeflow_temporal.models import Task
 
         return get_object_or_404(
-            Task.objects.scheduled().human(),
+            Task.objects.human(),
             pk=self.kwargs["pk"],
             name=self.name,
             content_type=ContentType.objects.get_for_model(self.model, for_concrete_model=False),
         )
 
+    def refusal(self) -> Refused | None:
+        """Why this request may not complete the task, or None: it is closed (completed,
+        canceled, failed), a deploy removed its node, or it is assigned to others."""
+        return refusals.refuse_completion(self.task, self.request.user)
+
     def dispatch(self, request, *args, **kwargs):
+        """Refuse what ``refusal()`` names; a project's view whose ``next_task()`` finds the
+        task closed meanwhile (or Temporal unreachable) gets the same pages, not a 500."""
         self.task = self.get_task()
-        if not self.task.can_be_completed_by(request.user):
-            raise PermissionDenied("This task is assigned to someone else.")
-        return super().dispatch(request, *args, **kwargs)
+        refused = self.refusal()
+        if refused is not None:
+            return self.refuse(refused)
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except (TaskNotScheduled, InstanceNotRunning) as error:
+            roll_back_request()
+            return self.refuse(refusals.explain(error, "complete", task=self.task))
+        except UNAVAILABLE as error:
+            roll_back_request()
+            return engine_unavailable(request, error)
+
+    def refuse(self, refused: Refused, form=None):
+        """Answer a refusal: a posted form comes back with the message and what the user typed
+        (409); otherwise a page says it. A closed task's page is a 404 to a GET, as joeflow's."""
+        status = refused.status
+        if status == 409 and self.request.method in ("GET", "HEAD"):
+            status = 404
+        if status == 409 and (form is not None or hasattr(self, "get_form")):
+            if form is None:
+                self.object = self.get_object()
+                form = self.get_form()
+            form.add_error(None, refused.message)
+            response = self.form_invalid(form)
+            response.status_code = status
+            return response
+        return refused_page(
+            self.request,
+            Refused(refused.message, status=status, code=refused.code),
+            self.task.workflow,
+            task=self.task,
+            view=self,
+        )
 
     def get_object(self, queryset=None):
         return self.task.workflow
@@ -150,19 +217,11 @@ class TaskViewMixin(WorkflowTemplateNameViewMixin, RevisionMixin):
         try:
             with self.task.completing(self.completed_by()):
                 self.object = form.save()
-        except TaskNotScheduled:
-            return self.conflict(form, ALREADY_DONE)
-        except InstanceNotRunning:
-            return self.conflict(form, ENDED)
+        except (TaskNotScheduled, InstanceNotRunning) as error:
+            return self.refuse(refusals.explain(error, "complete", task=self.task), form)
         except UNAVAILABLE as error:
             return engine_unavailable(self.request, error)
         return HttpResponseRedirect(self.get_success_url())
-
-    def conflict(self, form, message):
-        form.add_error(None, message)
-        response = self.form_invalid(form)
-        response.status_code = 409
-        return response
 
     def get_success_url(self):
         """The next human task this user may complete, else the instance's detail page; a
@@ -190,7 +249,13 @@ class StartViewMixin(TaskViewMixin):
     node_kind = "start_view"
 
     def dispatch(self, request, *args, **kwargs):
-        return super(TaskViewMixin, self).dispatch(request, *args, **kwargs)
+        """No task to look up yet; a project's view whose ``next_task()`` cannot reach
+        Temporal gets the 503 page, as the generic view does."""
+        try:
+            return super(TaskViewMixin, self).dispatch(request, *args, **kwargs)
+        except UNAVAILABLE as error:
+            roll_back_request()
+            return engine_unavailable(request, error)
 
     def get_context_data(self, **kwargs):
         return super(TaskViewMixin, self).get_context_data(**kwargs)
@@ -255,7 +320,15 @@ class WorkflowDetailView(WorkflowInstanceMixin, WorkflowTemplateNameViewMixin, g
     def get_context_data(self, **kwargs):
         tasks = self.object.task_set.order_by("pk").prefetch_related("parent_task_set")
         override_url = self.object.get_override_url() if self.model.override_view else None
-        return super().get_context_data(tasks=tasks, override_url=override_url, **kwargs)
+        return super().get_context_data(
+            tasks=tasks, override_url=override_url, notices=self.notices(), **kwargs
+        )
+
+    def notices(self) -> list[str]:
+        """What nothing on the page can move on: open tasks whose node a deploy removed."""
+        nodes = dict(self.model.get_nodes())
+        stuck = self.object.task_set.open().human().exclude(name__in=list(nodes)).order_by("pk")
+        return [refusals.node_removed(task).message for task in stuck]
 
 
 class OverrideView(
@@ -265,28 +338,48 @@ class OverrideView(
     WorkflowTemplateNameViewMixin,
     generic.UpdateView,
 ):
-    """Change the instance's fields, cancel its open tasks and start the chosen ones.
+    """Change the instance's fields; then cancel its open tasks and start the chosen ones, or
+    end it, if the user chose so (else the open tasks keep running).
 
     As joeflow's: ``form_class`` (an ``OverrideForm``) and ``fields`` make the form, and the
-    form's ``start_next_tasks(user)`` does the override.
+    form's ``start_next_tasks(user)`` does the override. An ended instance is refused (409).
     """
 
     name = "override"
     fallback_templates = ("override", "form")
     permission_required = "joeflow_temporal.override"
+    permission_denied_message = (
+        "You may not override workflow instances (permission joeflow_temporal.override)."
+    )
     form_class = OverrideForm
     fields = "__all__"
 
     def get_form_class(self):
         return modelform_factory(self.model, form=self.form_class, fields=self.fields)
 
+    def dispatch(self, request, *args, **kwargs):
+        """The permission first (403), then the instance's state: an ended one says how it
+        ended, to a GET too (its page has nothing to offer)."""
+        if not self.has_permission():
+            return self.handle_no_permission()
+        instance = self.get_object()
+        if instance.completed:
+            return refused_page(request, refusals.instance_ended(instance, "override"), instance)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        open_tasks = self.object.task_set.open().order_by("pk")
+        return super().get_context_data(open_tasks=open_tasks, **kwargs)
+
     def form_valid(self, form):
         try:
             with transaction.atomic():
                 self.object = form.save()
-                form.start_next_tasks(self.request.user)
+                if form.override_chosen():
+                    form.start_next_tasks(self.request.user)
         except InstanceNotRunning:
-            form.add_error(None, ENDED)
+            self.object.refresh_from_db(fields=["completed"])
+            form.add_error(None, refusals.instance_ended(self.object, "override").message)
             response = self.form_invalid(form)
             response.status_code = 409
             return response

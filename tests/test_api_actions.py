@@ -47,7 +47,7 @@ def test_override_mid_flight_cancels_open_tasks_and_starts_the_new_branch(split,
     response = post(
         client_for(boss),
         instance_url(workflow, "override"),
-        {"next_tasks": ["approve"], "choice": "overridden"},
+        {"next_tasks": ["review", "approve", "count_up"], "choice": "overridden"},
     )
 
     assert response.status_code == 200, response.json()
@@ -56,44 +56,42 @@ def test_override_mid_flight_cancels_open_tasks_and_starts_the_new_branch(split,
     by_name = {}
     for task in body["tasks"]:
         by_name.setdefault(task["name"], []).append(task["status"])
-    assert by_name["review"] == ["canceled"] and by_name["join"] == ["canceled"]
+    assert by_name["review"][0] == "canceled" and by_name["join"][0] == "canceled"
     assert by_name["override"] == ["succeeded"]
 
-    new_approve = wait_until(
-        lambda: (
-            workflow.task_set.scheduled()
-            .filter(name="approve")
-            .exclude(pk=open_tasks["approve"].pk)
-            .first()
+    new = {
+        name: wait_until(
+            lambda name=name: (
+                workflow.task_set.scheduled()
+                .filter(name=name)
+                .exclude(pk=open_tasks[name].pk)
+                .first()
+            )
         )
-    )
-    assert parents(new_approve) == ["override"]
+        for name in ("review", "approve", "join")
+    }
+    assert parents(new["review"]) == parents(new["approve"]) == ["override"]
+    assert parents(new["join"]) == ["count_up"], "the new count_up arrived at a fresh join"
     override = workflow.task_set.get(name="override")
     assert override.completed_by_user == boss
     assert parents(override) == ["approve", "join", "review"]
     for old in open_tasks.values():
         old.refresh_from_db()
         assert old.status == Task.CANCELED
-    wait_until(lambda: engine_tasks(workflow) == {"approve": ("human", new_approve.pk)})
+    wait_until(lambda: set(engine_tasks(workflow)) == {"review", "approve", "join"})
     workflow.refresh_from_db()
-    assert (workflow.choice, workflow.count) == ("overridden", 1)
+    assert (workflow.choice, workflow.count) == ("overridden", 2)
 
-    # The new branch is live: completing it through the API reaches a fresh join.
-    assert (
-        post(client_for(boss), task_url(new_approve, "complete"), {"flag": True}).status_code == 200
-    )
-    join = wait_until(
-        lambda: (
-            workflow.task_set.scheduled()
-            .filter(name="join")
-            .exclude(pk=open_tasks["join"].pk)
-            .first()
-        )
-    )
-    assert parents(join) == ["approve"]
-    assert post(client_for(boss), instance_url(workflow, "cancel")).status_code == 200
+    # The new branches are live: completing them through the API completes the join.
+    for name, body in (("approve", {"flag": True}), ("review", {"choice": "done"})):
+        assert post(client_for(boss), task_url(new[name], "complete"), body).status_code == 200
     result(workflow)
-    assert not workflow.task_set.open().exists()
+    assert sorted(parents(workflow.task_set.get(pk=new["join"].pk))) == [
+        "approve",
+        "count_up",
+        "review",
+    ]
+    assert tasks(workflow)[-1] == ("end", Task.SUCCEEDED)
 
 
 @pytest.mark.parametrize(
@@ -102,7 +100,13 @@ def test_override_mid_flight_cancels_open_tasks_and_starts_the_new_branch(split,
         ({"next_tasks": ["nowhere"]}, {"next_tasks"}),
         ({"next_tasks": ["override"]}, {"next_tasks"}),  # a Task name, but not a node
         ({"next_tasks": "review"}, {"next_tasks"}),
-        ({"choice": "x"}, {"next_tasks"}),
+        ({"next_tasks": ["start"]}, {"next_tasks"}),  # starts instances
+        ({"next_tasks": ["join"]}, {"next_tasks"}),  # would wait for parents that never come
+        ({"next_tasks": ["approve"]}, {"next_tasks"}),  # leads to the join without its parents
+        ({"next_tasks": [], "choice": "x"}, {"next_tasks"}),  # ending needs end_instance
+        ({"next_tasks": ["end"], "end_instance": True}, {"end_instance"}),
+        ({"end_instance": "maybe"}, {"end_instance"}),
+        ({}, {"non_field_errors"}),
         ({"next_tasks": ["end"], "count": "lots"}, {"count"}),
         ({"next_tasks": ["end"], "unknown": 1}, {"unknown"}),
         ({"next_tasks": ["end"], "completed": None}, {"completed"}),

@@ -137,3 +137,24 @@ def test_the_api_links_take_a_visitor_to_the_login_page_and_back(visitor, live_s
     visitor.wait_for_selector(".opblock-summary-path >> text=/api/tasks/")  # the document loaded
     shot(visitor, "8-api-docs")
     assert challenges == []
+
+
+def test_a_form_posted_after_the_task_was_completed_elsewhere_says_so(
+    page, live_server, django_user_model
+):
+    """The page was open while someone completed the task: the post says who, and when."""
+    workflow = ShippingWorkflow.start_with("checkout", {"shipping_address": "Gotham"})
+    ship = wait_until(lambda: workflow.task_set.scheduled().filter(name="ship").first())
+    page.goto(f"{live_server.url}{ship.get_absolute_url()}")
+    page.fill("#id_tracking_code", "LATE-1")
+    ship.complete(user=django_user_model.objects.get(username="admin"))
+
+    with page.expect_navigation() as navigation:
+        page.click("button[type=submit]")
+
+    shot(page, "7-stale-form")
+    assert navigation.value.status == 409
+    assert "was completed by admin" in page.locator(".errorlist").inner_text()
+    assert page.input_value("#id_tracking_code") == "LATE-1", "what the user typed stays"
+    workflow.refresh_from_db()
+    assert workflow.tracking_code == ""

@@ -101,12 +101,12 @@ def test_not_the_next_task_of_someone_else(worker, client, django_user_model):
 
 
 def test_override_cancel_and_rerun_return_with_the_engine_done(worker):
-    workflow = models.SplitJoinWorkflow.start()
+    workflow = models.HumanWorkflow.start_with("start", {"choice": "x"})
 
-    override = workflow.override(["approve"])
+    override = workflow.override(["edit"])
 
-    [approve] = override.child_task_set.all()
-    assert (approve.name, approve.status) == ("approve", Task.SCHEDULED)
+    [edit] = override.child_task_set.all()
+    assert (edit.name, edit.status) == ("edit", Task.SCHEDULED)
 
     workflow.cancel()
 

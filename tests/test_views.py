@@ -280,7 +280,7 @@ def test_override_and_detail_views_are_chosen_by_the_class(worker, client, djang
     assert detail.status_code == 200 and b"Override" not in detail.content
     page = client.get(pages.get_override_url())
     assert page.status_code == 200
-    assert list(page.context["form"].fields) == ["count", "next_tasks"]
+    assert list(page.context["form"].fields) == ["count", "next_tasks", "end_instance"]
     response = client.post(pages.get_override_url(), {"count": "4", "next_tasks": ["end"]})
 
     assert response.status_code == 302
@@ -297,18 +297,18 @@ def test_override_form_names_its_next_tasks_and_starts_them(worker, user):
     workflow = models.SplitJoinWorkflow.start()
     review = scheduled(workflow, "review")
     form_class = modelform_factory(models.SplitJoinWorkflow, form=OverrideForm, fields=["count"])
-    form = form_class({"count": "1", "next_tasks": ["approve", "end"]}, instance=workflow)
+    form = form_class({"count": "1", "next_tasks": ["split", "end"]}, instance=workflow)
     assert form.is_valid(), form.errors
 
     assert list(form.get_next_task_nodes()) == [
-        models.SplitJoinWorkflow.approve,
+        models.SplitJoinWorkflow.get_node("split"),
         models.SplitJoinWorkflow.get_node("end"),
     ]
     form.save()
     override = form.start_next_tasks(user)
 
     assert (override.name, override.completed_by_user) == ("override", user)
-    scheduled(workflow, "approve")
+    wait_until(lambda: workflow.task_set.scheduled().filter(name="approve").count() == 1)
     wait_until(lambda: workflow.task_set.filter(name="end", status=Task.SUCCEEDED).exists())
     review.refresh_from_db()
     assert review.status == Task.CANCELED

@@ -8,7 +8,12 @@ from rest_framework import status
 from rest_framework.exceptions import APIException
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from joeflow_temporal.exceptions import InstanceNotRunning, TaskNotScheduled, TemporalUnavailable
+from joeflow_temporal.exceptions import (
+    InstanceNotRunning,
+    Refused,
+    TaskNotScheduled,
+    TemporalUnavailable,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +54,15 @@ ENDED = "This workflow instance has ended; it takes no more changes."
 
 
 def translate(exc: Exception) -> Exception:
-    """The API exception for a domain exception (others pass through unchanged)."""
+    """The API exception for a domain exception (others pass through unchanged).
+
+    A ``Refused`` keeps its message and status; a bare ``TaskNotScheduled`` or
+    ``InstanceNotRunning`` (the views explain the ones they expect) is a 409.
+    """
+    if isinstance(exc, Refused):
+        error = APIException(exc.message, code=exc.code)
+        error.status_code = exc.status
+        return error
     if isinstance(exc, TaskNotScheduled):
         return Conflict(str(exc), code="task_not_scheduled")
     if isinstance(exc, InstanceNotRunning):

@@ -2,6 +2,8 @@
 
 from rest_framework.permissions import BasePermission
 
+from joeflow_temporal import refusals
+
 
 class HasPermission(BasePermission):
     """The user holds ``perm`` (superusers hold every permission)."""
@@ -28,9 +30,13 @@ class CanCancel(HasPermission):
 
 
 class IsAssigneeOrUnassigned(BasePermission):
-    """A task with assignees is theirs (and superusers'), as the HTML task views decide."""
+    """A task with assignees is theirs (and superusers'), as the HTML task views decide; the
+    refusal names the assignees, as the task page does."""
 
     message = "This task is assigned to someone else."
 
     def has_object_permission(self, request, view, obj):
-        return obj.can_be_completed_by(request.user)
+        if obj.can_be_completed_by(request.user):
+            return True
+        self.message = refusals.not_assignee(obj).message
+        return False

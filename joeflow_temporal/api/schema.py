@@ -106,20 +106,27 @@ FIELDS_BODY = {
 OVERRIDE_BODY = {
     "application/json": {
         "type": "object",
-        "required": ["next_tasks"],
         "properties": {
             "next_tasks": {
                 "type": "array",
                 "items": {"type": "string"},
-                "description": "Node names of the workflow to start after canceling the open "
-                "tasks; `[]` ends the instance.",
-            }
+                "minItems": 1,
+                "description": "Node names to start after canceling the open tasks (not start "
+                "views, `Start` or joins, nor tasks leading to a join whose other parents none "
+                "of them reaches). Leave it out to change fields only: the open tasks keep "
+                "running.",
+            },
+            "end_instance": {
+                "type": "boolean",
+                "description": "`true`: cancel the open tasks and start nothing; the instance "
+                "ends. Not together with `next_tasks`.",
+            },
         },
-        "description": "`next_tasks`, plus any of the instance's own fields to change.",
+        "description": "Any of the instance's own fields to change, and `next_tasks` or "
+        "`end_instance` to move the instance (neither: the fields only).",
         "additionalProperties": True,
     }
 }
-
 START_EXAMPLE = OpenApiExample(
     "shipping checkout",
     value={"shipping_address": "1 Main St", "email": "ada@example.com"},
@@ -128,6 +135,12 @@ START_EXAMPLE = OpenApiExample(
 COMPLETE_EXAMPLE = OpenApiExample(
     "shipping ship", value={"tracking_code": "1Z999"}, request_only=True
 )
-OVERRIDE_EXAMPLE = OpenApiExample(
-    "restart at ship", value={"next_tasks": ["ship"], "tracking_code": ""}, request_only=True
-)
+OVERRIDE_EXAMPLES = [
+    OpenApiExample(
+        "restart at ship", value={"next_tasks": ["ship"], "tracking_code": ""}, request_only=True
+    ),
+    OpenApiExample("end the instance", value={"end_instance": True}, request_only=True),
+    OpenApiExample(
+        "correct a field only", value={"shipping_address": "1 Main St"}, request_only=True
+    ),
+]

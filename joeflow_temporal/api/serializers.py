@@ -9,6 +9,7 @@ from rest_framework import serializers
 from rest_framework.metadata import SimpleMetadata
 from rest_framework.utils import model_meta
 
+from joeflow_temporal import overrides
 from joeflow_temporal.api.workflows import own_field_names, view_fields
 from joeflow_temporal.models import Task
 
@@ -64,30 +65,68 @@ def instance_fields_serializer(model) -> type[StrictModelSerializer]:
     return form_serializer(model, tuple(own_field_names(model)))
 
 
+EMPTY_NEXT_TASKS = (
+    'An empty list would end the instance: send "end_instance": true to end it, or leave '
+    "next_tasks out to change fields only (the open tasks keep running)."
+)
+NOTHING_TO_DO = (
+    'Nothing to do: send fields to change, next_tasks to start, or "end_instance": true.'
+)
+
+
 @cache
 def override_serializer(model) -> type[StrictModelSerializer]:
-    """The instance's fields (partial) plus ``next_tasks``, a list of the graph's node names."""
-    node_names = list(model.get_graph_spec().nodes)
+    """The instance's fields (partial), plus ``next_tasks`` (node names an override may start,
+    ``joeflow_temporal.overrides``) or ``end_instance``; neither: the fields only."""
     base = instance_fields_serializer(model)
 
     class OverrideSerializer(base):
         next_tasks = serializers.ListField(
-            child=serializers.ChoiceField(choices=node_names),
-            allow_empty=True,
-            help_text="Open tasks are canceled and these start next; [] ends the instance.",
+            child=serializers.CharField(),
+            required=False,
+            help_text="Open tasks are canceled and these start next. Leave it out to change "
+            "fields only (the open tasks keep running).",
+        )
+        end_instance = serializers.BooleanField(
+            required=False,
+            help_text="true: cancel the open tasks and start nothing; the instance ends.",
         )
 
         class Meta(base.Meta):
-            fields = [*base.Meta.fields, "next_tasks"]
+            fields = [*base.Meta.fields, "next_tasks", "end_instance"]
+
+        def validate_next_tasks(self, value):
+            graph = model.get_graph_spec()
+            refused = {
+                position: [reason]
+                for position, name in enumerate(value)
+                if (reason := overrides.refuse_name(graph, name))
+            }
+            if refused:
+                raise serializers.ValidationError(refused)
+            names = list(dict.fromkeys(value))
+            stuck = overrides.stuck_joins(graph, names)
+            if stuck:
+                raise serializers.ValidationError(stuck)
+            return names
 
         def validate(self, attrs):
-            if "next_tasks" not in attrs:  # required even though the fields are partial
-                raise serializers.ValidationError({"next_tasks": ["This field is required."]})
-            attrs["next_tasks"] = list(dict.fromkeys(attrs["next_tasks"]))
+            next_tasks = attrs.get("next_tasks")
+            end = attrs.get("end_instance", False)
+            if end and next_tasks:
+                raise serializers.ValidationError(
+                    {"end_instance": ["Send next_tasks or end_instance, not both."]}
+                )
+            if next_tasks == [] and not end:
+                raise serializers.ValidationError({"next_tasks": [EMPTY_NEXT_TASKS]})
+            if not end and not {key for key in attrs if key != "end_instance"}:
+                raise serializers.ValidationError(NOTHING_TO_DO)
             return attrs
 
         def update(self, instance, validated_data):
-            fields = {k: v for k, v in validated_data.items() if k != "next_tasks"}
+            fields = {
+                k: v for k, v in validated_data.items() if k not in ("next_tasks", "end_instance")
+            }
             return super().update(instance, fields)
 
     OverrideSerializer.__name__ = f"{model.__name__}Override"

@@ -4,6 +4,7 @@ Every view authenticates and checks permissions itself and answers JSON, whateve
 DRF defaults, and translates the domain exceptions in one place (``exceptions.exception_handler``).
 """
 
+from contextlib import contextmanager
 from functools import cached_property
 
 from django.contrib.auth.views import redirect_to_login
@@ -20,7 +21,7 @@ from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from joeflow_temporal import client
+from joeflow_temporal import client, refusals
 from joeflow_temporal.api import schema
 from joeflow_temporal.api.exceptions import exception_handler
 from joeflow_temporal.api.filters import InstanceFilter, TaskFilter
@@ -113,6 +114,16 @@ class APIView(Protected, generics.GenericAPIView):
 
     def get_exception_handler(self):
         return exception_handler
+
+
+@contextmanager
+def explained(action: str, *, task=None, instance=None):
+    """Raise a refusal that ``action`` met midway (the task closed meanwhile, the execution
+    ended) as the ``Refused`` that says what happened (``refusals.explain``)."""
+    try:
+        yield
+    except (TaskNotScheduled, InstanceNotRunning) as error:
+        raise refusals.explain(error, action, task=task, instance=instance) from error
 
 
 class WorkflowClassMixin:
@@ -263,11 +274,14 @@ class InstanceActionView(WorkflowClassMixin, APIView):
     """An action on a running instance; answers the instance as it is afterwards."""
 
     serializer_class = InstanceSerializer
+    action = ""
+    """The action's name, for its refusal messages (``refusals.instance_ended``)."""
 
     def get_running_instance(self) -> Workflow:
+        """The instance, unless it has ended (409, saying how and when)."""
         instance = self.get_object()
         if instance.completed:
-            raise InstanceNotRunning(instance.temporal_workflow_id)
+            raise refusals.instance_ended(instance, self.action)
         return instance
 
     def respond(self, instance) -> Response:
@@ -275,23 +289,27 @@ class InstanceActionView(WorkflowClassMixin, APIView):
 
 
 class OverrideView(InstanceActionView):
-    """Change fields, cancel the open tasks and start the chosen ones (permission ``override``)."""
+    """Change fields; cancel the open tasks and start the chosen ones, or end the instance, when
+    the body says so (permission ``override``)."""
 
     permission_classes = [IsAuthenticated, CanOverride]
+    action = "override"
 
     @schema.document(
         operation_id="workflows_instances_override",
         request=schema.OVERRIDE_BODY,
         responses={200: InstanceSerializer, **schema.errors(400, 403, 404, 409, 413, 415, 503)},
-        examples=[schema.OVERRIDE_EXAMPLE],
+        examples=schema.OVERRIDE_EXAMPLES,
     )
     def post(self, request, *args, **kwargs):
         instance = self.get_running_instance()
         body = override_serializer(self.workflow_class)(instance, data=request.data, partial=True)
         body.is_valid(raise_exception=True)
-        with transaction.atomic():
+        next_tasks = body.validated_data.get("next_tasks")
+        with explained("override", instance=instance), transaction.atomic():
             body.save()
-            instance.override(body.validated_data["next_tasks"], user=request.user)
+            if next_tasks or body.validated_data.get("end_instance"):
+                instance.override(next_tasks or [], user=request.user)
         return self.respond(instance)
 
 
@@ -299,6 +317,7 @@ class InstanceCancelView(InstanceActionView):
     """Cancel every open task and end the instance (permission ``cancel``)."""
 
     permission_classes = [IsAuthenticated, CanCancel]
+    action = "cancel"
 
     @schema.document(
         operation_id="workflows_instances_cancel",
@@ -307,7 +326,8 @@ class InstanceCancelView(InstanceActionView):
     )
     def post(self, request, *args, **kwargs):
         instance = self.get_running_instance()
-        instance.cancel(user=request.user)
+        with explained("cancel", instance=instance):
+            instance.cancel(user=request.user)
         return self.respond(instance)
 
 
@@ -371,13 +391,13 @@ class TaskCompleteView(TaskView):
     )
     def post(self, request, *args, **kwargs):
         task = self.get_object()
-        node = task.node
-        if task.type != Task.HUMAN or task.status != Task.SCHEDULED or node is None:
-            raise TaskNotScheduled(f"Task {task.pk} ({task.name}) is not an open human task.")
+        refused = refusals.refuse_completion(task)
+        if refused is not None:
+            raise refused
         workflow = task.workflow
-        body = form_serializer(type(workflow), view_fields(node))(workflow, data=request.data)
+        body = form_serializer(type(workflow), view_fields(task.node))(workflow, data=request.data)
         body.is_valid(raise_exception=True)
-        with task.completing(request.user):
+        with explained("complete", task=task), task.completing(request.user):
             body.save()
         task = self.get_queryset().get(pk=task.pk)
         context = {**self.get_serializer_context(), "next_tasks": following(task)}
@@ -401,7 +421,8 @@ class TaskRerunView(TaskView):
     )
     def post(self, request, *args, **kwargs):
         task = self.get_object()
-        task.rerun(user=request.user)
+        with explained("rerun", task=task):
+            task.rerun(user=request.user)
         return self.respond(task)
 
 
@@ -417,7 +438,8 @@ class TaskCancelView(TaskView):
     )
     def post(self, request, *args, **kwargs):
         task = self.get_object()
-        task.cancel(user=request.user)
+        with explained("cancel", task=task):
+            task.cancel(user=request.user)
         return self.respond(task)
 
 

@@ -3,6 +3,7 @@
 from django.db.models import Prefetch
 from rest_framework.exceptions import NotFound
 
+from joeflow_temporal import refusals
 from joeflow_temporal.models import Task, Workflow
 from joeflow_temporal.registry import get_workflows
 
@@ -16,11 +17,15 @@ def get_workflow_class(label: str) -> type[Workflow]:
 
 
 def get_start_node(cls: type[Workflow], name: str):
-    """The start view called ``name`` (404 for any other node or name)."""
-    node = cls.get_human_nodes().get(name)
-    if getattr(node, "node_kind", None) != "start_view":
-        raise NotFound(f"{cls.label()} has no start view {name!r}.")
-    return node
+    """The start view called ``name``.
+
+    Raises:
+        Refused: 404 for any other node or name, naming the class's start views.
+    """
+    refused = refusals.refuse_start(cls, name)
+    if refused is not None:
+        raise refused
+    return cls.get_human_nodes()[name]
 
 
 def view_fields(node) -> tuple[str, ...] | str:

@@ -1,0 +1,198 @@
+"""What a refused request tells its user: what happened to the task or instance, what to do.
+
+The HTML pages and the REST API ask these functions, so a page and a JSON ``detail`` say the
+same thing. Each returns a ``Refused`` (message, HTTP status, API error code) or None; a view
+renders it, the API raises it (``api.exceptions`` translates it).
+"""
+
+from django.utils import formats, timezone
+from django.utils.text import capfirst
+
+from joeflow_temporal.exceptions import InstanceNotRunning, Refused
+
+OVERRIDE_HINT = (
+    "Ask someone with the override permission (joeflow_temporal.override) to move the instance on."
+)
+
+
+def on(moment) -> str:
+    """`` on <time>``, as the project formats dates (``DATETIME_FORMAT``, its time zone);
+    nothing for no time (rows imported from joeflow may lack one)."""
+    if moment is None:
+        return ""
+    if timezone.is_aware(moment):
+        moment = timezone.localtime(moment)
+    return f" on {formats.date_format(moment, 'DATETIME_FORMAT')}"
+
+
+def sentence(text: str) -> str:
+    """``text`` ended by one full stop (a time may end in one already: "p.m.")."""
+    return text if text.endswith(".") else f"{text}."
+
+
+def who(user) -> str:
+    return user.get_username() if user is not None else "someone"
+
+
+def task_label(task) -> str:
+    return f"Task {task.name} #{task.pk}"
+
+
+def task_state(task) -> str:
+    """One sentence on what became of the task: who completed or canceled it and when, why it
+    failed, or that it is still open. ``Task.locked`` raises ``TaskNotScheduled`` with it."""
+    from joeflow_temporal.models import Task
+
+    label = task_label(task)
+    if task.status == Task.SUCCEEDED:
+        by = f" by {who(task.completed_by_user)}" if task.completed_by_user else ""
+        return sentence(f"{label} was completed{by}{on(task.completed)}")
+    if task.status == Task.CANCELED:
+        return sentence(f"{label} was canceled{on(task.completed)}{cancel_cause(task)}")
+    if task.status == Task.FAILED:
+        return sentence(f"{label} failed: {task.exception or 'no message'}")
+    return f"{label} is still open (scheduled)."
+
+
+def cancel_cause(task) -> str:
+    """Why a canceled task was: the override or instance cancel recorded after it, or a user."""
+    action = task.child_task_set.filter(name__in=["override", "cancel"]).first()
+    by = who(task.completed_by_user)
+    if action is not None and action.name == "override":
+        return f" by an override by {by}"
+    if action is not None:
+        return f", when {by} canceled the instance"
+    return f" by {by}" if task.completed_by_user else ""
+
+
+NOT_SAVED = "Your changes were not saved; the instance's page shows where it stands now."
+COMPLETE_ADVICE = {
+    "succeeded": NOT_SAVED,
+    "canceled": NOT_SAVED,
+    "failed": "Your changes were not saved. Someone with the rerun permission "
+    "(joeflow_temporal.rerun) can rerun it once the cause is fixed.",
+}
+
+
+def refuse_completion(task, user=None) -> Refused | None:
+    """Why ``task`` cannot be completed now (by ``user``, if given), or None.
+
+    409 for a task that is not a scheduled human task of a node the class still has; 403 for
+    a task assigned to others. The state comes first: a closed task is refused as closed.
+    """
+    from joeflow_temporal.models import Task
+
+    if task.type != Task.HUMAN:
+        return Refused(
+            f"{task_label(task)} is a machine task: the engine runs it, and nobody completes "
+            "it by hand.",
+            code="machine_task",
+        )
+    if task.status != Task.SCHEDULED:
+        return Refused(f"{task_state(task)} {COMPLETE_ADVICE[task.status]}", code="task_closed")
+    if task.node is None:
+        return node_removed(task)
+    if user is not None and not task.can_be_completed_by(user):
+        return not_assignee(task)
+    return None
+
+
+def node_removed(task) -> Refused:
+    cls = type(task.workflow)
+    return Refused(
+        f"{task_label(task)} is open, but a deploy removed the task {task.name!r} from "
+        f"{cls.__name__}, so nothing can complete it any more. {OVERRIDE_HINT}",
+        code="node_removed",
+    )
+
+
+def not_assignee(task) -> Refused:
+    names = ", ".join(sorted(who(user) for user in task.assignees.all()))
+    return Refused(
+        f"{task_label(task)} is assigned to {names}: only they (or a superuser) may complete "
+        "it. Ask one of them, or someone who may change its assignees in the admin.",
+        status=403,
+        code="assigned_to_others",
+    )
+
+
+def refuse_task_action(task, action: str) -> Refused | None:
+    """Why ``action`` (``rerun`` or ``cancel``) does not apply to ``task`` now, or None."""
+    from joeflow_temporal.models import Task
+
+    if action == "rerun" and task.status != Task.FAILED:
+        return Refused(f"{task_state(task)} Only a failed task can be rerun.", code="not_failed")
+    if action == "cancel" and task.status not in (Task.SCHEDULED, Task.FAILED):
+        return Refused(
+            f"{task_state(task)} Only a scheduled or failed task can be canceled.",
+            code="task_closed",
+        )
+    return None
+
+
+INSTANCE_ADVICE = {
+    "complete": "Nothing was saved.",
+    "override": "An override cannot move an ended instance on; start a new instance instead.",
+    "cancel": "There is nothing left to cancel.",
+    "rerun": "Nothing can run in it any more.",
+}
+
+
+def instance_ended(instance, action: str) -> Refused:
+    """The refusal of ``action`` on an instance whose execution has ended.
+
+    Says how it ended (canceled by whom, or finished) and when; an instance the database still
+    shows running (its execution terminated in Temporal, say) is named for an administrator.
+    """
+    advice = INSTANCE_ADVICE[action]
+    if instance.completed is None:
+        return Refused(
+            f"The engine no longer runs {instance} (its Temporal execution "
+            f"{instance.temporal_workflow_id} has ended, though the database shows the instance "
+            f"running). {advice} Ask an administrator to look at it in the Temporal web UI.",
+            code="instance_not_running",
+        )
+    cancel = instance.task_set.filter(name="cancel").order_by("-pk").first()
+    how = f"was canceled by {who(cancel.completed_by_user)}" if cancel else "ended"
+    return Refused(
+        f"{sentence(f'{capfirst(str(instance))} {how}{on(instance.completed)}')} {advice}",
+        code="instance_not_running",
+    )
+
+
+def refuse_start(cls, name: str) -> Refused | None:
+    """Why ``name`` cannot start an instance of ``cls`` through the API, or None (a 404)."""
+    nodes = dict(cls.get_nodes())
+    start_views = [n for n, node in nodes.items() if getattr(node, "node_kind", "") == "start_view"]
+    if name in start_views:
+        return None
+    if not start_views:
+        how = f"{cls.__name__} has no start view to call."
+    else:
+        how = f"Its start views: {', '.join(start_views)}."
+    kind = getattr(nodes.get(name), "node_kind", None)
+    if kind == "start":
+        what = f"{name!r} is a tasks.Start(), which starts instances from code."
+    elif name in nodes:
+        what = f"{name!r} is a task inside an instance of {cls.__name__}, not a start view."
+    else:
+        what = f"{cls.__name__} has no start view {name!r} (a deploy may have removed it)."
+    return Refused(f"{what} {how}", status=404, code="no_start_view")
+
+
+def explain(error: Exception, action: str, *, task=None, instance=None) -> Refused:
+    """The refusal for a ``TaskNotScheduled`` or ``InstanceNotRunning`` that ``action``
+    (``complete``, ``rerun``, ``cancel``, ``override``) raised: the state of the task or
+    instance as the database has it now (call it after the action's rollback)."""
+    if isinstance(error, InstanceNotRunning):
+        instance = instance if instance is not None else task.workflow
+        instance.refresh_from_db(fields=["completed"])
+        return instance_ended(instance, action)
+    if task is None:
+        return Refused(str(error))
+    task.refresh_from_db()
+    if action == "complete":
+        refused = refuse_completion(task)
+    else:
+        refused = refuse_task_action(task, action)
+    return refused or Refused(str(error))
