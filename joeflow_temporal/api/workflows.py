@@ -10,7 +10,7 @@ from joeflow_temporal.registry import get_workflows
 def get_workflow_class(label: str) -> type[Workflow]:
     """The registered workflow class labelled ``app_label.modelname`` (404 if none is)."""
     for cls in get_workflows():
-        if cls.label() == label.lower():
+        if cls._meta.label_lower == label.lower():
             return cls
     raise NotFound(f"No workflow {label!r}.")
 
@@ -19,7 +19,7 @@ def get_start_node(cls: type[Workflow], name: str):
     """The start view called ``name`` (404 for any other node or name)."""
     node = cls.get_human_nodes().get(name)
     if getattr(node, "node_kind", None) != "start_view":
-        raise NotFound(f"{cls.label()} has no start view {name!r}.")
+        raise NotFound(f"{cls._meta.label_lower} has no start view {name!r}.")
     return node
 
 
