@@ -80,6 +80,13 @@ class StartForm(forms.ModelForm):
 
 
 def start_task_names(workflow_class) -> list[str]:
-    """The names of the class's start tasks (``Start`` and start views), in graph order."""
-    nodes = workflow_class.get_graph_spec().nodes
-    return [name for name, node in nodes.items() if node.kind in ("start", "start_view")]
+    """The names of the class's start tasks (``Start`` and start views), in graph order.
+
+    Read from the task objects, not the compiled graph: the admin asks on every page, and a
+    class whose graph does not compile (a system check error) must not take those down.
+    """
+    return [
+        name
+        for name, node in workflow_class.get_nodes()
+        if getattr(node, "node_kind", None) in ("start", "start_view")
+    ]
