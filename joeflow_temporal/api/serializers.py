@@ -265,20 +265,22 @@ class WorkflowTypeSerializer(serializers.Serializer):
     verbose_name = serializers.CharField(source="_meta.verbose_name")
     nodes = serializers.SerializerMethodField()
     edges = serializers.SerializerMethodField()
-    errors = serializers.ListField(
-        child=serializers.CharField(),
-        read_only=True,
+    errors = serializers.SerializerMethodField(
         help_text="The class's system check errors (`id: message`), which keep its instances "
-        "from being started or worked on; empty for a class without any.",
+        "from being started or worked on; empty for a class without any."
     )
 
     def to_representation(self, cls):
-        errors = errors_of(cls)
-        if errors:
+        self.class_errors = errors_of(cls)
+        if self.class_errors:
             fields = {"label": cls._meta.label_lower, "name": cls.__name__}
             fields["verbose_name"] = str(cls._meta.verbose_name)
-            return {**fields, "nodes": [], "edges": [], "errors": errors}
-        return {**super().to_representation(cls), "errors": []}
+            return {**fields, "nodes": [], "edges": [], "errors": self.class_errors}
+        return super().to_representation(cls)
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_errors(self, cls) -> list[str]:
+        return self.class_errors
 
     @extend_schema_field(NodeSerializer(many=True))
     def get_nodes(self, cls):
