@@ -2,15 +2,17 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import actions
+from django.contrib.admin.utils import unquote
 from django.db import router, transaction
-from django.http import HttpResponseRedirect
-from django.urls import reverse
+from django.http import Http404, HttpResponseRedirect
+from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 
 from joeflow_temporal import conf
 from joeflow_temporal.contrib.reversion import VersionAdmin
 from joeflow_temporal.exceptions import InstanceNotRunning, TaskNotScheduled, TemporalUnavailable
-from joeflow_temporal.forms import OverrideForm
+from joeflow_temporal.forms import OverrideForm, StartForm, start_task_names
 from joeflow_temporal.models import Task
 from joeflow_temporal.views import pk_fits
 
@@ -22,13 +24,23 @@ class WorkflowClassFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):
         from joeflow_temporal.registry import get_workflows
 
-        return [(w.label(), w._meta.verbose_name) for w in get_workflows()]
+        return [(w._meta.label_lower, w._meta.verbose_name) for w in get_workflows()]
 
     def queryset(self, request, queryset):
         if self.value():
             app_label, _, model = self.value().partition(".")
             return queryset.filter(content_type__app_label=app_label, content_type__model=model)
         return queryset
+
+
+def page_url(obj) -> str | None:
+    """The object's own page for the admin's "View on site" link, or None for no link: a task
+    that is not a scheduled human task has no page, nor has an instance whose class's URLs
+    the project does not include (Django's link would answer 500 or 404)."""
+    try:
+        return obj.get_absolute_url()
+    except NoReverseMatch:
+        return None
 
 
 def act_on_tasks(modeladmin, request, queryset, action: str, past: str) -> None:
@@ -103,6 +115,14 @@ class TaskAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # the mirror is history: cancel instead
 
+    def view_on_site(self, task):
+        return page_url(task)
+
+    def save_model(self, request, obj, form, change):
+        """Only the assignees are edited here (saved with the form's relations): the row keeps
+        what the engine wrote meanwhile."""
+        obj.save(update_fields=["modified"])
+
     @admin.display(description="workflow")
     def instance(self, task):
         model = task.content_type.model_class()
@@ -163,22 +183,54 @@ class TaskInlineAdmin(admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
+    def view_on_site(self, task):
+        return page_url(task)
+
     @admin.display(description="task")
     def link(self, task):
         url = reverse("admin:joeflow_temporal_task_change", args=[task.pk])
         return format_html('<a href="{}">#{}</a>', url, task.pk)
 
 
+@admin.action(permissions=["delete"], description=actions.delete_selected.short_description)
+def delete_selected(modeladmin, request, queryset):
+    """Django's ``delete_selected``, for ended instances only: a running instance's execution
+    would go on without its row, so the action refuses and names the running ones."""
+    running = [str(instance) for instance in queryset if instance.completed is None]
+    if running:
+        modeladmin.message_user(
+            request, RUNNING_NOT_DELETED.format(", ".join(running)), messages.ERROR
+        )
+        return None
+    return actions.delete_selected(modeladmin, request, queryset)
+
+
+BOOKKEEPING = ("created", "completed")
+"""The fields of ``Workflow`` that the engine keeps, which a revert leaves alone."""
+
+RUNNING_NOT_DELETED = (
+    "Nothing was deleted: {} still running. End an instance first (cancel its open tasks), "
+    "then delete it."
+)
+
+
 class WorkflowAdmin(VersionAdmin):
-    """Admin for your workflow models: graph, tasks, engine status, and override on save.
+    """Admin for your workflow models: graph, tasks, engine status, override on save, and an
+    add page that starts an instance.
 
     ``admin.site.register(ShippingWorkflow, WorkflowAdmin)``. With django-reversion installed
-    it is a ``VersionAdmin``, as joeflow's (see ``joeflow_temporal.contrib.reversion``).
+    it is a ``VersionAdmin``, as joeflow's (see ``joeflow_temporal.contrib.reversion``), without
+    its recover pages: a deleted instance's tasks and execution are gone, and a row brought
+    back without them would be no instance of its class.
     """
 
     form = OverrideForm
+    start_form = StartForm
+    """The add page's form: the fields and a start task (``forms.StartForm`` or a subclass)."""
     list_display = ["__str__", "created", "completed"]
     list_filter = ["created", "completed"]
+    change_list_template = None  # not django-reversion's: it links the recover pages
+    actions = [delete_selected]
 
     def get_inlines(self, request, obj):
         """Your ``inlines``, then the tasks: added here, as joeflow does, so that a
@@ -196,16 +248,57 @@ class WorkflowAdmin(VersionAdmin):
         return queryset.order_by(*ordering) if ordering else queryset
 
     def get_object(self, request, object_id, from_field=None):
+        """The instance; on a revert page, with the engine's bookkeeping as it is now."""
         if from_field is None and not pk_fits(self.model, object_id):
             return None  # the admin's "does not exist" page, not a 500
-        return super().get_object(request, object_id, from_field)
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None:
+            for name, value in getattr(request, "joeflow_bookkeeping", {}).items():
+                setattr(obj, name, value)
+        return obj
+
+    def revision_view(self, request, object_id, version_id, extra_context=None):
+        """django-reversion's revert page, reverting the instance's own fields only: when it
+        was created and whether it has ended stay as the engine wrote them (an ended instance
+        reverted to a version of while it ran would otherwise show as running again)."""
+        if pk_fits(self.model, unquote(object_id)):
+            current = self.model._default_manager.filter(pk=unquote(object_id))
+            request.joeflow_bookkeeping = current.values(*BOOKKEEPING).first() or {}
+        return super().revision_view(request, object_id, version_id, extra_context)
 
     def get_form(self, request, obj=None, **kwargs):
         """``form`` (joeflow's ``OverrideForm``, or your subclass) for users with the
-        ``override`` permission on an existing instance; a plain model form for the others."""
-        if obj is None or not request.user.has_perm("joeflow_temporal.override"):
+        ``override`` permission on an existing instance, a plain model form for the others;
+        ``start_form`` on the add page."""
+        if obj is None:
+            kwargs["form"] = self.start_form
+        elif not request.user.has_perm("joeflow_temporal.override"):
             kwargs["form"] = forms.ModelForm
         return super().get_form(request, obj, **kwargs)
+
+    def has_add_permission(self, request):
+        """Adding starts an instance at a start task: none without one (or the permission)."""
+        return super().has_add_permission(request) and bool(start_task_names(self.model))
+
+    def view_on_site(self, obj):
+        return page_url(obj)
+
+    def has_delete_permission(self, request, obj=None):
+        """Ended instances only (see ``delete_selected``)."""
+        running = obj is not None and obj.completed is None
+        return not running and super().has_delete_permission(request, obj)
+
+    def get_deleted_objects(self, objs, request):
+        """An instance's tasks go with it, though the task admin deletes none on its own."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        perms_needed.discard(Task._meta.verbose_name)
+        return deleted, counts, perms_needed, protected
+
+    def recoverlist_view(self, request, extra_context=None):
+        raise Http404("Deleted instances cannot be recovered: their tasks and execution are gone.")
+
+    def recover_view(self, request, version_id, extra_context=None):
+        return self.recoverlist_view(request)
 
     def changeform_view(self, request, *args, **kwargs):
         """An override that Temporal refuses rolls the whole save back and says so.
@@ -225,10 +318,14 @@ class WorkflowAdmin(VersionAdmin):
     def save_model(self, request, obj, form, change):
         """Save, then override through the form's ``start_next_tasks(user)``, as the override
         page does, when next tasks or "End the instance" were chosen: saving without either
-        only saves the fields (joeflow's admin would end the instance)."""
+        only saves the fields (joeflow's admin would end the instance). A new instance starts at
+        the start task chosen (``StartForm.start(user)``), in the same transaction, as a start
+        view does: a row without its start would be no instance of the class."""
         with transaction.atomic():
             super().save_model(request, obj, form, change)
-            if isinstance(form, OverrideForm) and form.override_chosen():
+            if isinstance(form, StartForm):
+                form.start(request.user)
+            elif isinstance(form, OverrideForm) and form.override_chosen():
                 form.start_next_tasks(request.user)
 
     @admin.display(description="engine")

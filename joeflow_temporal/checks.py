@@ -1,37 +1,107 @@
-"""System checks: a misconfigured workflow is reported at startup, with a hint naming the fix."""
+"""System checks: a misconfigured workflow is reported at startup, with a hint naming the fix.
+
+Every definition that the engine or a page could not run is an error with a stable id, naming
+the class and the task (docs/components.md lists them). A check never crashes on a class: what
+it did not expect becomes an error naming the class (E009), and the other checks go on.
+"""
 
 import ast
+import inspect
 from pathlib import Path
 
 from django.core import checks
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldError, ImproperlyConfigured
 from django.db import models
+from django.forms import modelform_factory
 from django.urls import NoReverseMatch, get_resolver, reverse
+from django.views.generic.edit import ModelFormMixin
 
 ENGINE_DIR = Path(__file__).parent / "engine"
+
+START_KINDS = ("start", "start_view")
 
 
 @checks.register()
 def check_workflows(app_configs=None, **kwargs):
-    from joeflow_temporal.registry import get_workflows
-
+    """Every workflow class, and every other model that subclasses ``Workflow``."""
     errors = []
-    for workflow in get_workflows():
-        if app_configs is not None and workflow._meta.app_config not in app_configs:
+    models_ = workflow_models()
+    for model in models_:
+        if app_configs is not None and model._meta.app_config not in app_configs:
             continue
-        edge_errors = check_edges(workflow)
-        errors += edge_errors
-        if not edge_errors:
-            errors += check_start(workflow) + check_joins(workflow) + check_task_names(workflow)
-            errors += check_view_fields(workflow)
+        errors += guarded(check_model_fields, model)
+        if model.edges:
+            errors += check_workflow(model)
+        elif not any(issubclass(other, model) and other.edges for other in models_):
+            errors += guarded(check_has_edges, model)
     return errors
+
+
+def workflow_models() -> list[type]:
+    """The installed models that subclass ``Workflow``."""
+    from django.apps import apps
+
+    from joeflow_temporal.models import Workflow
+
+    return [m for m in apps.get_models() if issubclass(m, Workflow) and m is not Workflow]
+
+
+def errors_of(workflow) -> list[str]:
+    """The system check errors of one workflow class and its models, as ``"<id>: <message>"``
+    (what the API answers for a class it cannot serve)."""
+    messages = check_workflow(workflow)
+    models_ = workflow_models()
+    for model in workflow.__mro__:
+        if model in models_:
+            messages += guarded(check_model_fields, model)
+    return [f"{m.id}: {m.msg}" for m in messages if m.is_serious()]
+
+
+def check_workflow(workflow) -> list[checks.CheckMessage]:
+    """Every check of one workflow class (its edges and joins first: the others need a graph)."""
+    errors = guarded(check_edges, workflow)
+    errors = errors or guarded(check_join_arguments, workflow)
+    if errors:
+        return errors
+    for check in (
+        check_start,
+        check_joins,
+        check_task_names,
+        check_one_name_per_task,
+        check_start_tasks_have_no_way_in,
+        check_machine_tasks,
+        check_views,
+        check_view_fields,
+    ):
+        errors += guarded(check, workflow)
+    return errors
+
+
+def guarded(check, workflow) -> list[checks.CheckMessage]:
+    """``check(workflow)``, or an error naming the class if the check itself raised: a class
+    the checks did not foresee must not stop ``manage.py check``, nor hide the other errors."""
+    try:
+        return check(workflow)
+    except Exception as raised:  # anything a user's class may raise: reported, never a crash
+        return [
+            checks.Error(
+                f"{workflow._meta.label_lower}: the check {check.__name__} failed on this class "
+                f"({type(raised).__name__}: {raised}).",
+                hint="Something in the class is not what the check expects; the message says "
+                "what. If the class looks right, report it as a bug of joeflow_temporal.",
+                obj=workflow,
+                id="joeflow_temporal.E009",
+            )
+        ]
 
 
 @checks.register(checks.Tags.urls)
 def check_human_task_urls(app_configs=None, **kwargs):
     from joeflow_temporal.registry import get_workflows
 
-    return [warning for workflow in get_workflows() for warning in check_task_urls(workflow)]
+    return [
+        warning for workflow in get_workflows() for warning in guarded(check_task_urls, workflow)
+    ]
 
 
 def check_task_urls(workflow):
@@ -39,7 +109,7 @@ def check_task_urls(workflow):
         return []  # check_workflows reports those (E001); the tasks cannot be listed
     return [
         checks.Warning(
-            f"The human task {name!r} of {workflow.label()} has no URL.",
+            f"The human task {name!r} of {workflow._meta.label_lower} has no URL.",
             hint=f'Add path("…/", include({workflow.__name__}.urls())) to your urls.',
             obj=workflow,
             id="joeflow_temporal.W004",
@@ -85,7 +155,28 @@ def check_engine_is_django_free(app_configs=None, **kwargs):
     return errors
 
 
+def error(workflow, id: int, message: str, hint: str) -> checks.Error:
+    return checks.Error(
+        f"{workflow._meta.label_lower}: {message}",
+        hint=hint,
+        obj=workflow,
+        id=f"joeflow_temporal.E{id:03}",
+    )
+
+
+# The graph
+
+
 def check_edges(workflow):
+    if not isinstance(workflow.edges, (list, tuple)):
+        return [
+            edge_error(
+                workflow,
+                f"edges is a {type(workflow.edges).__name__}, which can be read once only "
+                "or in no fixed order",
+                hint="Make edges a list (or tuple) of (start, end) pairs.",
+            )
+        ]
     errors = []
     for edge in workflow.edges:
         if not (isinstance(edge, (tuple, list)) and len(edge) == 2):
@@ -98,90 +189,373 @@ def check_edges(workflow):
     return errors
 
 
-def edge_error(workflow, message):
-    return checks.Error(
-        f"{workflow.label()}: {message}.",
-        hint="Edges connect tasks of the class: its methods, views, Start, Join and Wait.",
-        obj=workflow,
-        id="joeflow_temporal.E001",
+def edge_error(workflow, message, hint=None):
+    return error(
+        workflow,
+        1,
+        f"{message}.",
+        hint or "Edges connect tasks of the class: its methods, views, Start, Join and Wait.",
     )
 
 
-def check_start(workflow):
-    kinds = {node.kind for node in workflow.get_graph_spec().nodes.values()}
-    if kinds & {"start", "start_view"}:
+def check_has_edges(model):
+    """A model with tasks but no edges (and no workflow subclass) is no workflow: nothing
+    would run it, list it or give it pages."""
+    if not task_attributes(model):
         return []
     return [
-        checks.Error(
-            f"{workflow.label()} has no start task, so no instance can ever start.",
-            hint="Add start = tasks.Start() or tasks.StartView(fields=[...]) and an edge from it.",
-            obj=workflow,
-            id="joeflow_temporal.E003",
+        error(
+            model,
+            10,
+            f"{model.__name__} has tasks ({', '.join(task_attributes(model))}) but no edges, "
+            "so it is no workflow: no worker, page or API knows it.",
+            "Add edges = [(start, next_task), ...]; or, for a base class of workflows, keep "
+            "the tasks in the subclasses.",
         )
     ]
 
 
-def check_joins(workflow):
-    graph = workflow.get_graph_spec()
+def task_attributes(model) -> list[str]:
+    """Task objects (views, ``Start``, ``Join``, ``Wait``) among the class's attributes."""
+    return [
+        name
+        for klass in model.__mro__
+        for name, value in vars(klass).items()
+        if hasattr(value, "node_kind")
+    ]
+
+
+def check_start(workflow):
+    kinds = {node.kind for node in workflow.get_graph_spec().nodes.values()}
+    if kinds & set(START_KINDS):
+        return []
+    return [
+        error(
+            workflow,
+            3,
+            f"{workflow.__name__} has no start task, so no instance can ever start.",
+            "Add start = tasks.Start() or tasks.StartView(fields=[...]) and an edge from it.",
+        )
+    ]
+
+
+def check_join_arguments(workflow):
     errors = []
+    for name, node in workflow.get_nodes():
+        not_names = [p for p in getattr(node, "parents", ()) if not isinstance(p, str)]
+        if getattr(node, "node_kind", None) == "join" and not_names:
+            errors.append(
+                error(
+                    workflow,
+                    2,
+                    f"Join {name!r} is given {', '.join(map(repr, not_names))}, not task names.",
+                    'Name the tasks it waits for: tasks.Join("a", "b").',
+                )
+            )
+    return errors
+
+
+def check_joins(workflow):
+    errors = []
+    graph = workflow.get_graph_spec()
     for node in graph.nodes.values():
         strangers = [name for name in node.join if name not in graph.parents(node.name)]
         if node.kind == "join" and strangers:
             errors.append(
-                checks.Error(
-                    f"{workflow.label()}: Join {node.name!r} waits for {', '.join(strangers)}, "
-                    "which no edge leads from to it; it would wait forever.",
-                    hint=f"Add edges ({strangers[0]}, {node.name}) or drop the name from the Join.",
-                    obj=workflow,
-                    id="joeflow_temporal.E002",
+                error(
+                    workflow,
+                    2,
+                    f"Join {node.name!r} waits for {', '.join(strangers)}, which no edge leads "
+                    "from to it; it would wait forever.",
+                    f"Add edges ({strangers[0]}, {node.name}) or drop the name from the Join.",
+                )
+            )
+    return errors
+
+
+def check_start_tasks_have_no_way_in(workflow):
+    """A start task that an edge leads to: the engine would wait there forever (``Start``), or
+    schedule a task no page can complete (a start view's page makes a new instance)."""
+    graph = workflow.get_graph_spec()
+    return [
+        error(
+            workflow,
+            12,
+            f"the edge ({parent}, {node.name}) leads to the start task {node.name!r}; a start "
+            "task only begins instances, so the branch would never go on from there.",
+            f"Lead the edge to another task (a tasks.UpdateView for a form mid-way), or drop "
+            f"({parent}, {node.name}).",
+        )
+        for node in graph.nodes.values()
+        if node.kind in START_KINDS
+        for parent in graph.parents(node.name)
+    ]
+
+
+def check_one_name_per_task(workflow):
+    """Each task has one name, and the class's attribute of that name is that task: the
+    engine finds tasks by name (the same view under two names, or a method in ``edges``
+    shadowed by a base class's task of the same name, would run something else)."""
+    from joeflow_temporal.models import node_name
+
+    errors = []
+    nodes = dict(workflow.get_nodes())
+    for name, node in nodes.items():
+        own_name = node_name(node)
+        if own_name != name:
+            errors.append(
+                error(
+                    workflow,
+                    11,
+                    f"the task {own_name!r} is also the attribute {name!r}; the engine knows "
+                    "a task by one name only.",
+                    f"Give {name!r} a task of its own (a new view, or a method) instead of "
+                    f"{own_name!r}'s.",
+                )
+            )
+    for end in {id(end): end for edge in workflow.edges for end in edge}.values():
+        name = node_name(end)
+        if nodes.get(name) is not end and nodes.get(name) != end:
+            errors.append(
+                error(
+                    workflow,
+                    11,
+                    f"edges name {end!r} as {name!r}, but the class's task {name!r} is "
+                    f"{nodes.get(name)!r} (from a base class?).",
+                    f"Rename one of them, or use the class's own {name!r} in edges.",
+                )
+            )
+    return errors
+
+
+# Names
+
+
+def reserved_names() -> dict[str, str]:
+    """The names the app uses on every workflow class, each with what uses it: a task or a
+    field under one of these names would shadow it.
+
+    Derived from the code: ``Workflow``'s attributes (Django's ``Model``'s among them), the
+    fields the admin and override forms add, and the URL names of the instance pages.
+    """
+    from joeflow_temporal.forms import OverrideForm, StartForm
+    from joeflow_temporal.models import Task, Workflow
+    from joeflow_temporal.urls import PAGE_NAMES
+
+    def added_by_another_model(name) -> bool:  # a subclass's parent link, a project's relation
+        value = inspect.getattr_static(Workflow, name)
+        relation = getattr(value, "related", None) or getattr(value, "rel", None)
+        return relation is not None and relation.related_model is not Task
+
+    names = {
+        name: f"Model.{name}" if hasattr(models.Model, name) else f"Workflow.{name}"
+        for name in dir(Workflow)
+        if not name.startswith("__") and not added_by_another_model(name)
+    }
+    for form in (OverrideForm, StartForm):
+        names |= {name: f"{form.__name__}'s field {name!r}" for name in form.base_fields}
+    names |= {name: f"the instance pages' URL name {name!r}" for name in PAGE_NAMES}
+    return names
+
+
+def check_task_names(workflow):
+    """No task takes a name the app uses, nor the name of one of the model's fields."""
+    reserved = reserved_names()
+    fields = field_names(workflow)
+    errors = []
+    for name in workflow.get_graph_spec().nodes:
+        used_by = reserved.get(name) or (f"the model's field {name!r}" if name in fields else None)
+        if used_by:
+            errors.append(
+                error(
+                    workflow,
+                    6,
+                    f"the task {name!r} has the name of {used_by}; on an instance one of the "
+                    "two hides the other, and the app relies on both.",
+                    f"Rename the task (and its edges), e.g. to {name}_task; names taken: "
+                    "docs/components.md, Reserved names.",
+                )
+            )
+    return errors
+
+
+def field_names(model) -> set[str]:
+    """The names a model's fields and relations take on its instances."""
+    names = set()
+    for field in model._meta.get_fields(include_hidden=False):
+        if field.is_relation and field.auto_created and not field.concrete:
+            names.add(field.get_accessor_name())
+        else:
+            names |= {field.name, getattr(field, "attname", field.name)}
+    return names - {None}
+
+
+def check_model_fields(model):
+    """No field of a workflow model takes a name the app uses (checked where it is defined)."""
+    reserved = reserved_names()
+    own = [
+        field
+        for field in [*model._meta.local_fields, *model._meta.local_many_to_many]
+        if not (field.remote_field and field.remote_field.parent_link)
+    ]
+    return [
+        error(
+            model,
+            8,
+            f"the field {name!r} of {model.__name__} has the name of {reserved[name]}; on an "
+            "instance the field hides it, and the app relies on it.",
+            f"Rename the field (db_column={field.column!r} keeps its column); names taken: "
+            "docs/components.md, Reserved names.",
+        )
+        for field in own
+        for name in dict.fromkeys([field.name, field.attname])
+        if name in reserved
+    ]
+
+
+# Machine tasks
+
+
+def check_machine_tasks(workflow):
+    """Each method in ``edges`` can be called as the engine calls it: ``method()`` or
+    ``method(task)``, returning its result (not a coroutine or a generator)."""
+    errors = []
+    for name, node in workflow.get_nodes():
+        if hasattr(node, "node_kind") or getattr(node, "type", None) == "human":
+            continue
+        problem = call_problem(workflow, name)
+        if problem:
+            errors.append(
+                error(
+                    workflow,
+                    14,
+                    f"the machine task {name!r} {problem}.",
+                    f"Define it as def {name}(self) or def {name}(self, task), returning None, "
+                    "True, False or a list of next tasks.",
+                )
+            )
+    return errors
+
+
+def call_problem(workflow, name: str) -> str | None:
+    """Why ``getattr(instance, name)`` cannot be called as the engine calls it: with the task
+    if it takes any argument, else with none; None if it can."""
+    function = inspect.getattr_static(workflow, name)
+    bound = True
+    if isinstance(function, staticmethod):
+        function, bound = function.__func__, False
+    elif isinstance(function, classmethod):
+        function = function.__func__
+    elif not inspect.isfunction(function):
+        bound = False  # a callable object: called as it is
+    plain = inspect.unwrap(function)
+    if inspect.iscoroutinefunction(plain) or inspect.isasyncgenfunction(plain):
+        return "is async; the engine runs machine tasks in threads and would never await it"
+    if inspect.isgeneratorfunction(plain):
+        return "is a generator; the engine takes its return value, and a generator has none"
+    try:
+        parameters = list(inspect.signature(function).parameters.values())
+    except (TypeError, ValueError):
+        return None  # nothing to read (a builtin): the engine will try
+    parameters = parameters[1:] if bound else parameters
+    if not parameters:
+        return None
+    required = [
+        p
+        for p in parameters
+        if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    positional = [
+        p for p in parameters if p.kind is not p.KEYWORD_ONLY and p.kind is not p.VAR_KEYWORD
+    ]
+    if not positional or len(required) > 1 or any(p.kind is p.KEYWORD_ONLY for p in required):
+        names = ", ".join(str(p) for p in parameters)
+        return f"takes ({names}); the engine passes the task, or nothing"
+    return None
+
+
+# Human tasks
+
+
+def check_views(workflow):
+    """Each human task's view can be set up and has a URL pattern that parses (else the
+    project's URLconf would fail to load, or leave the task without a page)."""
+    from joeflow_temporal.urls import task_urlpattern
+
+    errors = []
+    for name, node in workflow.get_human_nodes().items():
+        try:
+            pattern = task_urlpattern(workflow, name, node)
+            type(node)(**{**node._initkwargs, "model": workflow, "name": name})  # as a request does
+            problem = next((w.msg for w in pattern.check()), None)
+        except Exception as raised:  # whatever Django's view and URL machinery raise
+            problem = f"{type(raised).__name__}: {raised}"
+        if problem:
+            errors.append(
+                error(
+                    workflow,
+                    13,
+                    f"the human task {name!r} has no page: its view or URL cannot be built "
+                    f"({problem}).",
+                    "Pass the view only arguments it has as attributes, and a path= postfix "
+                    'that parses and does not repeat the task\'s own "pk", e.g. '
+                    'path="<slug:section>/".',
                 )
             )
     return errors
 
 
 def check_view_fields(workflow):
-    """Every field a human task's view edits is a field of the model (else its page, its API
-    endpoints and the workflow listing fail at run time)."""
+    """Each human task's form can be built, as its page and the API build it: fields the
+    model has and a form may edit, or one ``form_class`` for this model, not both."""
     errors = []
     for name, node in workflow.get_human_nodes().items():
-        fields = getattr(node, "fields", None)
-        if fields is None or isinstance(fields, str):
-            continue  # a form_class, or "__all__"
-        unknown = [field for field in fields if not has_field(workflow, field)]
-        if unknown:
+        problem = form_problem(workflow, node)
+        if problem:
             errors.append(
-                checks.Error(
-                    f"{workflow.label()}: the task {name!r} edits {', '.join(map(repr, unknown))}, "
-                    f"which {workflow.__name__} has no field of that name.",
-                    hint=f"Fix fields=[...] of {name!r}; the model's fields are "
-                    f"{', '.join(f.name for f in workflow._meta.get_fields() if f.concrete)}.",
-                    obj=workflow,
-                    id="joeflow_temporal.E007",
+                error(
+                    workflow,
+                    7,
+                    f"the task {name!r} cannot build its form: {problem}",
+                    f"Fix fields=[...] or form_class of {name!r}; the fields a form may edit "
+                    f"on {workflow.__name__} are {', '.join(editable_fields(workflow))}.",
                 )
             )
     return errors
 
 
-def has_field(model, name: str) -> bool:
+def form_problem(workflow, node) -> str | None:
+    """What keeps the task's form from being built, as a sentence; None if nothing does."""
+    fields = getattr(node, "fields", None)
+    form_class = getattr(node, "form_class", None)
+    if fields is not None and form_class is not None:
+        return "it has both fields and form_class (Django's views refuse that)."
+    if form_class is not None:
+        form_model = getattr(getattr(form_class, "_meta", None), "model", None)
+        if form_model is None:
+            return f"its form_class {form_class.__name__} is not a ModelForm."
+        if form_model._meta.concrete_model is not workflow._meta.concrete_model:
+            return f"its form_class edits {form_model.__name__}, not {workflow.__name__}."
+        return None  # Django checked its fields against the model when the form was defined
+    elif fields is None:
+        if isinstance(node, ModelFormMixin):
+            return "it has neither fields nor form_class."
+        return None  # a view of the project's own that edits no form
+    if isinstance(fields, str) and fields != "__all__":
+        return f"fields={fields!r} is a string; give a list of field names."
+    unknown = [field for field in fields if field not in field_names(workflow)]
+    if fields != "__all__" and unknown:
+        return f"{workflow.__name__} has no field {', '.join(map(repr, unknown))}."
     try:
-        model._meta.get_field(name)
-    except FieldDoesNotExist:
-        return False
-    return True
+        modelform_factory(workflow, fields=fields)
+    except (FieldError, ImproperlyConfigured, TypeError, ValueError) as problem:
+        return f"{problem}"
+    return None
 
 
-def check_task_names(workflow):
-    clashes = [
-        name
-        for name, node in workflow.get_graph_spec().nodes.items()
-        if node.kind == "method" and hasattr(models.Model, name)
-    ]
+def editable_fields(model) -> list[str]:
     return [
-        checks.Error(
-            f"{workflow.label()}: the task {name!r} overrides Model.{name}().",
-            hint="Rename the method; Django calls Model methods itself.",
-            obj=workflow,
-            id="joeflow_temporal.E006",
-        )
-        for name in clashes
+        field.name
+        for field in [*model._meta.fields, *model._meta.many_to_many]
+        if field.editable and not field.auto_created
     ]

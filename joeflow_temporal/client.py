@@ -184,7 +184,7 @@ def start_workflow(workflow, start_task, config, state: WalkerState | None = Non
         TemporalUnavailable: Temporal could not be reached in time.
         ExecutionIdTaken: a running execution of another database has this id.
     """
-    label = workflow.label()
+    label = workflow._meta.label_lower
     walker_input = WalkerInput(
         graph=workflow.get_graph_spec(),
         workflow=WorkflowRef(label=label, pk=workflow.pk),

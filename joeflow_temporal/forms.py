@@ -78,3 +78,45 @@ class OverrideForm(forms.ModelForm):
 
         next_tasks = [node_name(node) for node in self.get_next_task_nodes()]
         return self.instance.override(next_tasks, user=user)
+
+
+class StartForm(forms.ModelForm):
+    """A new instance's fields, plus the start task it starts at (the admin's add page).
+
+    After saving the instance, ``start(user)`` records that start task as completed by
+    ``user`` and starts the instance's execution, as a start view does; inside a transaction,
+    both are written or neither. A class without a start task has no choice to offer.
+    """
+
+    start_at = forms.ChoiceField(
+        help_text="The new instance starts here, as if you had just completed this start task."
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        names = start_task_names(self._meta.model)
+        self.fields["start_at"].choices = [(name, name) for name in names]
+        if len(names) == 1:
+            self.fields["start_at"].initial = names[0]
+
+    def start(self, user=None):
+        """Record the chosen start task and start the saved instance's execution; returns
+        the start Task.
+
+        Raises:
+            TemporalUnavailable: Temporal cannot be reached (roll the transaction back).
+        """
+        return self.instance.start_engine(self.cleaned_data["start_at"], user=user)
+
+
+def start_task_names(workflow_class) -> list[str]:
+    """The names of the class's start tasks (``Start`` and start views), in graph order.
+
+    Read from the task objects, not the compiled graph: the admin asks on every page, and a
+    class whose graph does not compile (a system check error) must not take those down.
+    """
+    return [
+        name
+        for name, node in workflow_class.get_nodes()
+        if getattr(node, "node_kind", None) in ("start", "start_view")
+    ]

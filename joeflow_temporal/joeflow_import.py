@@ -247,7 +247,7 @@ class JoeflowImport:
                 )
             return plan  # ended instances of a removed class: history only
         plan.workflow_class = model
-        plan.label = model.label()
+        plan.label = model._meta.label_lower
         if instance.open_tasks:
             plan.state = self.walker_state(instance, model, plan.problems)
         return plan
@@ -262,13 +262,13 @@ class JoeflowImport:
             if node is None:
                 problems.append(
                     f"its {task.status} task {task.id} ({task.name}) is no task of "
-                    f"{cls.label()} any more: end or override it under joeflow first"
+                    f"{cls._meta.label_lower} any more: end or override it under joeflow first"
                 )
                 continue
             if node.type != task.type:
                 problems.append(
                     f"its task {task.id} ({task.name}) is a {task.type} task, but "
-                    f"{cls.label()}.{task.name} is a {node.type} task now"
+                    f"{cls._meta.label_lower}.{task.name} is a {node.type} task now"
                 )
                 continue
             phase = open_phase(task, node.kind)

@@ -104,7 +104,8 @@ class Workflow(models.Model, metaclass=WorkflowBase):
         """Yield ``(name, node)`` for every task of the class, as joeflow's ``get_nodes``.
 
         The nodes are the task objects (views, ``Start``, ``Join``, ``Wait``) of the class and
-        its bases, and the methods (or other callables) its ``edges`` name.
+        its bases, and the methods (or other callables) its ``edges`` name (an edge end that
+        is no task, without a name, is left out: system check E001 reports it).
         """
         nodes = {}
         for klass in reversed(cls.__mro__):
@@ -112,7 +113,9 @@ class Workflow(models.Model, metaclass=WorkflowBase):
                 if hasattr(value, "node_kind"):
                     nodes[attr_name] = value
         for end in edge_ends(cls.edges):
-            nodes.setdefault(node_name(end), end)
+            name = getattr(end, "name", None) or getattr(end, "__name__", None)
+            if isinstance(name, str):
+                nodes.setdefault(name, end)
         yield from nodes.items()
 
     @classmethod
@@ -180,6 +183,7 @@ class Workflow(models.Model, metaclass=WorkflowBase):
 
     @classmethod
     def label(cls) -> str:
+        """``app_label.modelname``, lower case (the app itself reads ``_meta.label_lower``)."""
         return cls._meta.label_lower
 
     @classmethod
@@ -222,7 +226,7 @@ class Workflow(models.Model, metaclass=WorkflowBase):
 
     @property
     def temporal_workflow_id(self) -> str:
-        return names.workflow_id(self.label(), self.pk)
+        return names.workflow_id(self._meta.label_lower, self.pk)
 
     def get_content_type(self) -> ContentType:
         return ContentType.objects.get_for_model(type(self), for_concrete_model=False)
@@ -382,7 +386,7 @@ def get_workflows() -> Iterator[type[Workflow]]:
 def get_workflow(name: str) -> type[Workflow] | None:
     """The installed workflow class called ``name`` (``"app_label.ClassName"``, any case)."""
     for workflow_cls in get_workflows():
-        if name.lower() == workflow_cls.label():
+        if name.lower() == workflow_cls._meta.label_lower:
             return workflow_cls
     return None
 
@@ -412,7 +416,7 @@ def compile_graph(cls: type[Workflow]) -> Graph:
             local_activity=bool(getattr(obj, "local_activity", False)),
         )
     edges = tuple((node_name(start), node_name(end)) for start, end in cls.edges)
-    return Graph(label=cls.label(), nodes=nodes, edges=edges)
+    return Graph(label=cls._meta.label_lower, nodes=nodes, edges=edges)
 
 
 class TaskQuerySet(models.QuerySet):
@@ -571,9 +575,10 @@ class Task(models.Model):
 
     def get_absolute_url(self) -> str | None:
         """The page that completes this task, while it is a scheduled human task."""
-        if self.type != self.HUMAN or self.status != self.SCHEDULED:
+        model = self.content_type.model_class()
+        if self.type != self.HUMAN or self.status != self.SCHEDULED or model is None:
             return None
-        namespace = self.content_type.model_class().get_url_namespace()
+        namespace = model.get_url_namespace()
         try:
             return reverse(f"{namespace}:{self.name}", args=[self.pk])
         except NoReverseMatch:

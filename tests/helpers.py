@@ -1,6 +1,10 @@
 """Small waits and looks at a real execution, shared by the tests."""
 
 import time
+from contextlib import contextmanager
+
+from django.apps import apps
+from django.contrib.contenttypes.models import ContentType
 
 from joeflow_temporal import client as engine_client
 
@@ -70,3 +74,19 @@ def runs_of(workflow) -> list[tuple[object, int]]:
         return runs
 
     return engine_client.run(collect(), timeout=60)
+
+
+@contextmanager
+def temporary_models():
+    """Models defined in the block are installed, as a project's would be (the registry, the
+    API and the admin see them), until the block ends. Proxies of existing models, or models
+    without rows: no table is made."""
+    before = {label: set(models) for label, models in apps.all_models.items()}
+    try:
+        yield
+    finally:
+        for label, models in apps.all_models.items():
+            for name in set(models) - before.get(label, set()):
+                del models[name]
+        apps.clear_cache()
+        ContentType.objects.clear_cache()

@@ -1,5 +1,7 @@
 """Admin pages and actions, for a superuser and for staff without the workflow permissions."""
 
+import re
+
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Permission
@@ -219,3 +221,106 @@ def test_joeflows_admin_names(worker, rf, django_user_model):
 
     inlines = ProjectAdmin(ShippingWorkflow, admin.site).get_inlines(request, None)
     assert inlines == [NoteInline, TaskInlineAdmin], "the project's inlines, then the tasks"
+
+
+def test_view_on_site_only_where_there_is_a_page(worker, superuser_client):
+    """A task that is not a scheduled human task has no page: no "View on site" link for it
+    (Django's link answered 500), on its page nor in its instance's task list."""
+    workflow = ShippingWorkflow.start_with("checkout", {"shipping_address": "Gotham"})
+    ship = wait_until(lambda: workflow.task_set.scheduled().filter(name="ship").first())
+    checkout = workflow.task_set.get(name="checkout")
+
+    done = superuser_client.get(reverse("admin:joeflow_temporal_task_change", args=[checkout.pk]))
+    open_ = superuser_client.get(reverse("admin:joeflow_temporal_task_change", args=[ship.pk]))
+    instance = superuser_client.get(
+        reverse("admin:demo_shippingworkflow_change", args=[workflow.pk])
+    )
+
+    assert b"View on site" not in done.content
+    assert f'href="{ship.get_absolute_url()}" class="viewsitelink"'.encode() in open_.content
+    links = re.findall(r'href="([^"]+)">View on site', instance.content.decode())
+    assert links == [ship.get_absolute_url()], "the inline links the open task only"
+    assert f'href="{workflow.get_absolute_url()}" class="viewsitelink"'.encode() in instance.content
+    assert superuser_client.get(ship.get_absolute_url()).status_code == 200
+
+
+def test_add_starts_an_instance_at_the_chosen_start_task(worker, superuser_client):
+    """The add page starts the instance, as its start view would; the row was otherwise no
+    instance of the class ("added" and "doesn't exist" at once, and missing from the list)."""
+    add = reverse("admin:demo_shippingworkflow_add")
+    form = {
+        "start_at": "checkout",
+        "shipping_address": "Gotham",
+        "email": "",
+        "tracking_code": "",
+        "task_set-TOTAL_FORMS": "0",
+        "task_set-INITIAL_FORMS": "0",
+        "_continue": "1",
+    }
+
+    response = superuser_client.post(add, form, follow=True)
+
+    messages = [str(m) for m in response.context["messages"]]
+    assert response.status_code == 200 and len(messages) == 1 and "added" in messages[0]
+    workflow = ShippingWorkflow.instances().get()
+    assert response.redirect_chain[-1][0] == reverse(
+        "admin:demo_shippingworkflow_change", args=[workflow.pk]
+    )
+    checkout = workflow.task_set.get(name="checkout")
+    assert checkout.status == Task.SUCCEEDED and checkout.completed_by_user.username == "root"
+    wait_until(lambda: workflow.task_set.scheduled().filter(name="ship").exists())
+    listed = superuser_client.get(reverse("admin:demo_shippingworkflow_changelist"))
+    assert list(listed.context["cl"].queryset) == [workflow]
+    assert 'name="start_at"' in superuser_client.get(add).content.decode()
+
+
+def test_add_refused_by_temporal_saves_nothing(worker, superuser_client, settings):
+    settings.JOEFLOW_TEMPORAL_ADDRESS = "127.0.0.1:1"  # nothing listens there
+    form = {
+        "start_at": "checkout",
+        "shipping_address": "Gotham",
+        "task_set-TOTAL_FORMS": "0",
+        "task_set-INITIAL_FORMS": "0",
+    }
+
+    response = superuser_client.post(reverse("admin:demo_shippingworkflow_add"), form, follow=True)
+
+    assert any("Nothing was saved" in str(m) for m in response.context["messages"])
+    assert not ShippingWorkflow.objects.exists()
+
+
+def test_running_instances_are_not_deleted_and_ended_ones_are(worker, superuser_client):
+    running = ShippingWorkflow.start_with("checkout", {"shipping_address": "Gotham"})
+    ended = ShippingWorkflow.start_with("checkout", {"shipping_address": "Metropolis"})
+    wait_until(lambda: ended.task_set.scheduled().filter(name="ship").first()).complete()
+    result(ended)
+    changelist = reverse("admin:demo_shippingworkflow_changelist")
+
+    page = superuser_client.get(reverse("admin:demo_shippingworkflow_change", args=[running.pk]))
+    refused = superuser_client.post(
+        changelist,
+        {"action": "delete_selected", "_selected_action": [running.pk, ended.pk], "post": "yes"},
+        follow=True,
+    )
+    deleted = superuser_client.post(
+        changelist,
+        {"action": "delete_selected", "_selected_action": [ended.pk], "post": "yes"},
+        follow=True,
+    )
+
+    assert b"deletelink" not in page.content
+    assert [str(m) for m in refused.context["messages"]] == [
+        f"Nothing was deleted: {running} still running. End an instance first (cancel its "
+        "open tasks), then delete it."
+    ]
+    assert "Successfully deleted 1" in str(list(deleted.context["messages"])[0])
+    assert list(ShippingWorkflow.objects.all()) == [running]
+    assert running.task_set.exists()
+
+
+def test_no_recover_pages_for_instances(worker, superuser_client):
+    """A deleted instance's tasks and execution are gone: nothing to recover."""
+    changelist = superuser_client.get(reverse("admin:demo_shippingworkflow_changelist"))
+
+    assert b"recover" not in changelist.content.lower()
+    assert superuser_client.get(changelist.wsgi_request.path + "recover/").status_code == 404

@@ -42,6 +42,15 @@ class DatabaseUnavailable(APIException):
     default_code = "database_unavailable"
 
 
+class Misconfigured(APIException):
+    """The workflow class has system check errors that keep this request from being served:
+    the project's definition, not the request, is at fault; nothing was written."""
+
+    status_code = status.HTTP_500_INTERNAL_SERVER_ERROR
+    default_detail = "The workflow class is misconfigured; `manage.py check` names the fix."
+    default_code = "misconfigured"
+
+
 class PayloadTooLarge(APIException):
     """The body is over ``DATA_UPLOAD_MAX_MEMORY_SIZE``: refused before anything is read."""
 
@@ -83,5 +92,32 @@ def exception_handler(exc, context):
     database outages (503: a transient failure, not the client's fault; logged as an error).
 
     Django would answer a too large body with its HTML 400 page, and an outage with a 500.
+    Any other error, on a workflow class that has system check errors, is answered as a JSON
+    500 that lists them (``Misconfigured``, logged as an error); else Django's 500 follows.
     """
-    return drf_exception_handler(translate(exc), context)
+    response = drf_exception_handler(translate(exc), context)
+    if response is None:
+        misconfigured = misconfiguration(context["view"], exc)
+        if misconfigured is not None:
+            return drf_exception_handler(misconfigured, context)
+    return response
+
+
+def misconfiguration(view, exc: Exception) -> Misconfigured | None:
+    """``Misconfigured`` if the class the view serves has system check errors, else None."""
+    from joeflow_temporal.checks import errors_of
+
+    workflow_class = getattr(view, "served_workflow_class", lambda: None)()
+    errors = errors_of(workflow_class) if workflow_class is not None else []
+    if not errors:
+        return None
+    logger.error(
+        "Answered 500: %s has system check errors: %s",
+        workflow_class._meta.label_lower,
+        "; ".join(errors),
+        exc_info=exc,
+    )
+    return Misconfigured(
+        f"{workflow_class._meta.label_lower} is misconfigured, so this request cannot be "
+        f"served; nothing was written. {' '.join(errors)} Run `manage.py check` for the fix."
+    )

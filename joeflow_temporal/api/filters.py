@@ -14,7 +14,7 @@ ENDED = "ended"
 
 
 def workflow_labels() -> list[str]:
-    return sorted(cls.label() for cls in get_workflows())
+    return sorted(cls._meta.label_lower for cls in get_workflows())
 
 
 class QuerySerializer(serializers.Serializer):
@@ -73,7 +73,7 @@ class TaskFilter(BaseFilterBackend):
         if data.get("type"):
             queryset = queryset.filter(type=data["type"])
         if data.get("workflow"):
-            classes = [cls for cls in get_workflows() if cls.label() in data["workflow"]]
+            classes = [cls for cls in get_workflows() if cls._meta.label_lower in data["workflow"]]
             types = ContentType.objects.get_for_models(*classes, for_concrete_models=False)
             queryset = queryset.filter(content_type__in=types.values())
         if data.get("assignee") == ASSIGNEE_ME:

@@ -11,6 +11,7 @@ from rest_framework.utils import model_meta
 
 from joeflow_temporal import overrides
 from joeflow_temporal.api.workflows import own_field_names, view_fields
+from joeflow_temporal.checks import errors_of
 from joeflow_temporal.models import Task
 
 
@@ -250,7 +251,9 @@ class InstanceSerializer(serializers.Serializer):
     """A workflow instance: its fields, its tasks, and whether the engine is done with it."""
 
     id = serializers.IntegerField(source="pk", read_only=True)
-    workflow = serializers.CharField(source="label", read_only=True, help_text="The label.")
+    workflow = serializers.CharField(
+        source="_meta.label_lower", read_only=True, help_text="The label."
+    )
     status = serializers.SerializerMethodField(
         help_text="`running` until the engine finished or canceled the instance, then `ended`."
     )
@@ -288,13 +291,35 @@ class NodeSerializer(serializers.Serializer):
 
 
 class WorkflowTypeSerializer(serializers.Serializer):
-    """A registered workflow class and its graph (the serializer's instance is the class)."""
+    """A registered workflow class and its graph (the serializer's instance is the class).
 
-    label = serializers.CharField(help_text="`app_label.modelname`, the `{workflow}` of URLs.")
+    A class with system check errors is listed with them, and without a graph: what the
+    errors are about may be just what a description would need.
+    """
+
+    label = serializers.CharField(
+        source="_meta.label_lower", help_text="`app_label.modelname`, the `{workflow}` of URLs."
+    )
     name = serializers.CharField(source="__name__")
     verbose_name = serializers.CharField(source="_meta.verbose_name")
     nodes = serializers.SerializerMethodField()
     edges = serializers.SerializerMethodField()
+    errors = serializers.SerializerMethodField(
+        help_text="The class's system check errors (`id: message`), which keep its instances "
+        "from being started or worked on; empty for a class without any."
+    )
+
+    def to_representation(self, cls):
+        self.class_errors = errors_of(cls)
+        if self.class_errors:
+            fields = {"label": cls._meta.label_lower, "name": cls.__name__}
+            fields["verbose_name"] = str(cls._meta.verbose_name)
+            return {**fields, "nodes": [], "edges": [], "errors": self.class_errors}
+        return super().to_representation(cls)
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_errors(self, cls) -> list[str]:
+        return self.class_errors
 
     @extend_schema_field(NodeSerializer(many=True))
     def get_nodes(self, cls):

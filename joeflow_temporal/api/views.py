@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from functools import cached_property
 
 from django.contrib.auth.views import redirect_to_login
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
@@ -115,6 +116,11 @@ class APIView(Protected, generics.GenericAPIView):
     def get_exception_handler(self):
         return exception_handler
 
+    def served_workflow_class(self) -> type[Workflow] | None:
+        """The workflow class this request is about, if it is about one (see
+        ``exceptions.misconfiguration``)."""
+        return None
+
 
 @contextmanager
 def explained(action: str, *, task=None, instance=None):
@@ -142,6 +148,12 @@ class WorkflowClassMixin:
         if not pk_fits(self.workflow_class, self.kwargs["pk"]):
             raise NotFound("No such instance.")
         return super().get_object()
+
+    def served_workflow_class(self) -> type[Workflow] | None:
+        try:
+            return self.workflow_class
+        except NotFound:
+            return None
 
 
 # The root
@@ -185,7 +197,7 @@ class WorkflowListView(APIView, generics.ListAPIView):
     serializer_class = WorkflowTypeSerializer
 
     def get_queryset(self):
-        return sorted(get_workflows(), key=lambda cls: cls.label())
+        return sorted(get_workflows(), key=lambda cls: cls._meta.label_lower)
 
     @schema.document(responses={200: WorkflowTypeSerializer(many=True), **schema.errors()})
     def get(self, request, *args, **kwargs):
@@ -233,7 +245,7 @@ class StartView(WorkflowClassMixin, APIView):
         client.wait_followed(instance, start_task.pk)
         instance = self.get_queryset().get(pk=instance.pk)
         location = reverse(
-            "joeflow_temporal_api:instance-detail", args=[instance.label(), instance.pk]
+            "joeflow_temporal_api:instance-detail", args=[instance._meta.label_lower, instance.pk]
         )
         serializer = self.get_serializer(
             instance, context={**self.get_serializer_context(), "next_tasks": following(start_task)}
@@ -361,6 +373,11 @@ class TaskView(APIView):
 
     def respond(self, task) -> Response:
         return Response(self.get_serializer(self.get_queryset().get(pk=task.pk)).data)
+
+    def served_workflow_class(self) -> type[Workflow] | None:
+        task = Task.objects.filter(pk=self.kwargs.get("pk"))
+        content_type = task.values_list("content_type", flat=True).first()
+        return ContentType.objects.get_for_id(content_type).model_class() if content_type else None
 
 
 class TaskDetailView(TaskView, generics.RetrieveAPIView):

@@ -11,7 +11,7 @@ from joeflow_temporal.registry import get_workflows
 def get_workflow_class(label: str) -> type[Workflow]:
     """The registered workflow class labelled ``app_label.modelname`` (404 if none is)."""
     for cls in get_workflows():
-        if cls.label() == label.lower():
+        if cls._meta.label_lower == label.lower():
             return cls
     raise NotFound(f"No workflow {label!r}.")
 

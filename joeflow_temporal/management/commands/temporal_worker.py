@@ -38,7 +38,7 @@ class Command(BaseCommand):
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         async with running_worker(client, task_queue, max_concurrent_activities):
-            workflows = ", ".join(w.label() for w in get_workflows()) or "none installed"
+            workflows = ", ".join(w._meta.label_lower for w in get_workflows()) or "none installed"
             self.stdout.write(
                 f"Worker polling task queue {task_queue!r} on {address} (namespace {namespace!r}); "
                 f"workflows: {workflows}",
