@@ -9,7 +9,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 
-from joeflow_temporal import conf
+from joeflow_temporal import conf, refusals
 from joeflow_temporal.contrib.reversion import VersionAdmin
 from joeflow_temporal.exceptions import InstanceNotRunning, TaskNotScheduled, TemporalUnavailable
 from joeflow_temporal.forms import OverrideForm, StartForm, start_task_names
@@ -309,10 +309,14 @@ class WorkflowAdmin(VersionAdmin):
         try:
             return super().changeform_view(request, *args, **kwargs)
         except (TemporalUnavailable, InstanceNotRunning) as error:
+            reason = str(error)
+            instance = self.get_object(request, kwargs.get("object_id", (args or [None])[0]))
+            if isinstance(error, InstanceNotRunning) and instance is not None:
+                reason = refusals.explain(error, "override", instance=instance).message
             using = router.db_for_write(self.model)
             if transaction.get_connection(using).in_atomic_block:
                 transaction.set_rollback(True, using=using)
-            self.message_user(request, f"Nothing was saved: {error}", messages.ERROR)
+            self.message_user(request, f"Nothing was saved: {reason}", messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
     def save_model(self, request, obj, form, change):

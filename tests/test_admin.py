@@ -9,6 +9,7 @@ from django.contrib.messages.storage.cookie import CookieStorage
 from django.urls import reverse
 
 from django_integration.demo.models import ShippingWorkflow
+from joeflow_temporal import client as engine_client
 from joeflow_temporal.admin import TaskInlineAdmin, WorkflowAdmin, cancel, rerun
 from joeflow_temporal.models import Task
 from tests.helpers import result, wait_until
@@ -324,3 +325,34 @@ def test_no_recover_pages_for_instances(worker, superuser_client):
 
     assert b"recover" not in changelist.content.lower()
     assert superuser_client.get(changelist.wsgi_request.path + "recover/").status_code == 404
+
+
+def test_an_override_the_engine_refuses_says_why(worker, superuser_client):
+    """The instance's execution was terminated in Temporal while the database shows it running:
+    the admin's save rolls back and says what to do, as the override page does."""
+    workflow = ShippingWorkflow.start_with("checkout", {"shipping_address": "Gotham"})
+    wait_until(lambda: workflow.task_set.scheduled().filter(name="ship").exists())
+    handle = engine_client.run(_handle(workflow.temporal_workflow_id), timeout=30)
+    engine_client.run(handle.terminate("test: gone"), timeout=30)
+    url = reverse("admin:demo_shippingworkflow_change", args=[workflow.pk])
+    form = {
+        "email": "",
+        "shipping_address": "Metropolis",
+        "tracking_code": "",
+        "next_tasks": ["end"],
+        "task_set-TOTAL_FORMS": "0",
+        "task_set-INITIAL_FORMS": "0",
+    }
+
+    response = superuser_client.post(url, form, follow=True)
+
+    [message] = [str(m) for m in response.context["messages"]]
+    assert message.startswith("Nothing was saved: The engine no longer runs"), message
+    assert "Temporal web UI" in message
+    workflow.refresh_from_db()
+    assert workflow.shipping_address == "Gotham"
+    assert not workflow.task_set.filter(name="override").exists()
+
+
+async def _handle(workflow_id):
+    return (await engine_client.get_client()).get_workflow_handle(workflow_id)
