@@ -20,7 +20,7 @@ from django.apps import apps
 from django.db import InterfaceError, OperationalError, close_old_connections, transaction
 from django.utils import timezone
 from temporalio import activity
-from temporalio.exceptions import ApplicationError, CancelledError, FailureError
+from temporalio.exceptions import ApplicationError, CancelledError
 
 from joeflow_temporal.contrib.reversion import with_reversion
 from joeflow_temporal.engine import names
@@ -38,6 +38,10 @@ from joeflow_temporal.models import Task, Workflow
 
 logger = logging.getLogger(__name__)
 
+
+RETRIED = (OperationalError, InterfaceError, CancelledError)
+"""What is never a task's failure: a database outage, or the activity canceled (its worker
+stopping, its heartbeat lost). Raised on, so that Temporal runs the activity again."""
 
 ANSWERS = frozenset({"NotCommittedYet", "NeverCommitted"})
 """Types of the ``ApplicationError`` s that answer the walker (a commit is not visible yet, or
@@ -76,7 +80,7 @@ def first_attempt() -> bool:
 
 
 def is_fault(error: Exception) -> bool:
-    if isinstance(error, (OperationalError, InterfaceError, CancelledError)):
+    if isinstance(error, RETRIED):
         return False
     return not (isinstance(error, ApplicationError) and error.type in ANSWERS)
 
@@ -199,7 +203,7 @@ def human_task_or_failure(workflow: Workflow, request: CreateTask) -> Task:
         with transaction.atomic():  # a savepoint: a failing hook's writes are rolled back
             existing_node(workflow, request.name)
             return new_task(workflow, request)
-    except (OperationalError, InterfaceError):
+    except RETRIED:
         raise
     except Exception as error:
         task = Task(
@@ -243,7 +247,7 @@ def reopen_human_task(task: Task) -> bool:
             node = existing_node(workflow, task.name)
             if hasattr(node, "create_task"):
                 move_onto(hook_row(node, workflow, parent_ids), task)
-    except (OperationalError, InterfaceError):
+    except RETRIED:
         raise
     except Exception as error:
         task.fail(error)
@@ -347,8 +351,8 @@ def run_machine_task(request: RunMachineTask) -> MachineOutcome:
         return run_and_record(request)
     except TaskRaised as raised:
         return record_failure(request, raised.__cause__)
-    except (OperationalError, InterfaceError, FailureError):
-        raise  # retried: a database outage, a lost worker, a class this worker lacks...
+    except (*RETRIED, ApplicationError):
+        raise  # and the engine's own errors: a class this worker lacks, a deleted instance
     except Exception as error:
         return record_failure(request, error)
 
@@ -357,7 +361,7 @@ def record_failure(request: RunMachineTask, error: BaseException) -> MachineOutc
     with transaction.atomic():
         task, _ = locked_machine_task(request)
         if task.status != Task.SCHEDULED:
-            return recorded_outcome(task)  # canceled meanwhile
+            return recorded_outcome(task)  # canceled meanwhile, or the error came after the commit
         task.fail(error)
     return MachineOutcome(status="failed", task_id=task.pk)
 
@@ -432,8 +436,8 @@ def run_method(workflow: Workflow, task: Task, node_names: list[str]):
     try:
         result = call_machine_task(workflow, task)
         return result, interpret_result(result, task.name, node_names)
-    except (OperationalError, InterfaceError, CancelledError):
-        raise  # a database outage, or the activity canceled (worker stopping, lost heartbeat)
+    except RETRIED:
+        raise
     except Exception as error:
         raise TaskRaised from error
 

@@ -7,7 +7,11 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 from temporalio.client import WorkflowExecutionStatus
+from temporalio.exceptions import ApplicationError
 
+from joeflow_temporal import activities
+from joeflow_temporal.engine import CreateTask, TaskRef, WorkflowRef
+from joeflow_temporal.engine.payloads import ConfirmTask
 from joeflow_temporal.models import Task, compile_graph
 from tests.api_helpers import client_for, make_user, post, task_url, url
 from tests.helpers import describe, result, tasks, wait_until
@@ -233,3 +237,27 @@ def test_the_worker_process_prints_the_failure_with_its_traceback(
         log = wait_until(lambda: line in worker.log() and worker.log())
     assert log.count(line) == 1
     assert "Traceback" in log and 'Group.objects.get(name="reviewers")' in log
+
+
+def test_an_activity_fault_that_is_no_tasks_failure_is_logged_at_error(transactional_db, caplog):
+    """A worker without the instance's class (a deploy under way, or the class deleted) cannot
+    record a task; Temporal retries the activity, and its first attempt says why at ERROR.
+    A commit not visible yet is an answer to the walker, not a fault."""
+    caplog.set_level(logging.WARNING, logger="joeflow_temporal")
+    gone = WorkflowRef(label="testapp.deletedworkflow", pk=1)
+
+    with pytest.raises(ApplicationError):
+        activities.create_task(
+            CreateTask(workflow=gone, key="1:review", name="review", type="human", parent_ids=[1])
+        )
+    with pytest.raises(ApplicationError):
+        activities.confirm_task(
+            ConfirmTask(task=TaskRef(workflow=gone, task_id=1), statuses=["succeeded"])
+        )
+
+    [record] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert record.levelno == logging.ERROR and record.exc_info
+    assert record.getMessage() == (
+        "Activity joeflow.create_task failed: UnknownWorkflow: "
+        "No workflow class 'testapp.deletedworkflow' is installed in this worker."
+    )
