@@ -261,3 +261,24 @@ def test_an_activity_fault_that_is_no_tasks_failure_is_logged_at_error(transacti
         "Activity joeflow.create_task failed: UnknownWorkflow: "
         "No workflow class 'testapp.deletedworkflow' is installed in this worker."
     )
+
+
+class Unprintable(Exception):
+    def __str__(self):
+        raise RuntimeError("no message")
+
+
+def test_an_exception_that_cannot_be_printed_is_recorded_all_the_same(db):
+    """Its failure was a second exception in ``Task.fail``: the activity retried it forever."""
+    workflow = models.FailingWorkflow.objects.create()
+    task = workflow.task_set.create(name="explode", type=Task.MACHINE)
+
+    try:
+        raise Unprintable
+    except Unprintable:
+        task.fail()
+
+    task.refresh_from_db()
+    assert task.status == Task.FAILED
+    assert task.exception == "Unprintable: <str() failed>"
+    assert "raise Unprintable" in task.stacktrace
