@@ -199,6 +199,7 @@ def create_human_task(request: CreateTask) -> CreatedTask:
 
 
 def human_task_or_failure(workflow: Workflow, request: CreateTask) -> Task:
+    """The human task's new row, or a failed one that says why it could not be made."""
     try:
         with transaction.atomic():  # a savepoint: a failing hook's writes are rolled back
             existing_node(workflow, request.name)
@@ -288,12 +289,24 @@ def move_onto(row: Task, task: Task) -> None:
     for field in Task._meta.many_to_many:
         if field.name != "parent_task_set":
             getattr(task, field.name).set(getattr(row, field.name).all())
-    for relation in Task._meta.related_objects:
-        if relation.one_to_many or relation.one_to_one:
-            relation.related_model._base_manager.filter(**{relation.field.name: row}).update(
-                **{relation.field.name: task}
-            )
+    for relation in pointing_at_tasks():
+        relation.related_model._base_manager.filter(**{relation.field.name: row}).update(
+            **{relation.field.name: task}
+        )
     row.delete()
+
+
+def pointing_at_tasks() -> list:
+    """The foreign keys of other models to Task (also with ``related_name="+"``), but those of
+    many-to-many tables, whose rows ``move_onto`` copies with the relation."""
+    return [
+        field
+        for field in Task._meta.get_fields(include_hidden=True)
+        if field.auto_created
+        and not field.concrete
+        and (field.one_to_many or field.one_to_one)
+        and not field.related_model._meta.auto_created
+    ]
 
 
 CONFIRM_FIRST_PAUSE = 0.01

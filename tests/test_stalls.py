@@ -282,3 +282,20 @@ def test_an_exception_that_cannot_be_printed_is_recorded_all_the_same(db):
     assert task.status == Task.FAILED
     assert task.exception == "Unprintable: <str() failed>"
     assert "raise Unprintable" in task.stacktrace
+
+
+def test_a_rerun_moves_what_the_hook_made_onto_the_failed_row(db, reviewer):
+    """Fields and relations the engine does not own come with the hook's row: its assignees,
+    and rows of the project that point at it (which deleting it would have deleted)."""
+    workflow = models.ChaosHumanWorkflow.objects.create()
+    failed_row = workflow.task_set.create(name="review", type=Task.HUMAN, status=Task.FAILED)
+    made = workflow.task_set.create(name="review", type=Task.HUMAN)
+    made.assignees.add(reviewer)
+    effect = models.Effect.objects.create(workflow=workflow, task=made, task_name="review")
+
+    activities.move_onto(made, failed_row)
+
+    assert not Task.objects.filter(pk=made.pk).exists()
+    assert list(failed_row.assignees.all()) == [reviewer]
+    effect.refresh_from_db()
+    assert effect.task_id == failed_row.pk
