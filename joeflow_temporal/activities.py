@@ -34,7 +34,7 @@ from joeflow_temporal.engine.payloads import (
     TaskRef,
     WorkflowRef,
 )
-from joeflow_temporal.models import Task, Workflow
+from joeflow_temporal.models import NEW_KEY_PREFIX, Task, Workflow
 
 logger = logging.getLogger(__name__)
 
@@ -145,7 +145,8 @@ def hook_row(node, workflow: Workflow, parent_ids: list[int]) -> Task:
     """The row a human task's ``create_task(workflow, prev_task)`` hook made, checked.
 
     Raises:
-        TypeError, ValueError: it returned no Task, or a Task of another instance.
+        TypeError, ValueError: it returned no Task, a Task of another instance, or one the
+            engine has already adopted (another task's row).
         Whatever the hook raises.
     """
     prev_task = Task.objects.filter(pk__in=parent_ids).first()
@@ -159,6 +160,11 @@ def hook_row(node, workflow: Workflow, parent_ids: list[int]) -> Task:
         raise ValueError(
             f"{node.name}.create_task() returned task {task.pk} of another instance "
             f"({task._workflow_id}, not {workflow.pk})."
+        )
+    if task.pk is not None and not task.key.startswith(NEW_KEY_PREFIX):
+        raise ValueError(
+            f"{node.name}.create_task() returned task {task.pk} ({task.name}), which the engine "
+            "already has; it must return a new Task."
         )
     return task
 
@@ -284,7 +290,7 @@ def move_onto(row: Task, task: Task) -> None:
         setattr(task, field.attname, getattr(row, field.attname))
     if fields:
         task.save(update_fields=[field.name for field in fields])
-    if row.pk in (None, task.pk):
+    if row.pk is None:
         return
     for field in Task._meta.many_to_many:
         if field.name != "parent_task_set":

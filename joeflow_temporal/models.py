@@ -495,9 +495,13 @@ def log_failure(task: "Task", error: BaseException) -> None:
     )
 
 
+NEW_KEY_PREFIX = "new:"
+"""Keys of rows the engine has not adopted (yet): see ``new_key``."""
+
+
 def new_key() -> str:
     """A unique placeholder key: the engine gives a row it adopts its own key."""
-    return f"new:{uuid.uuid4().hex}"
+    return f"{NEW_KEY_PREFIX}{uuid.uuid4().hex}"
 
 
 class Task(models.Model):

@@ -13,6 +13,7 @@ from joeflow_temporal import activities
 from joeflow_temporal.engine import CreateTask, TaskRef, WorkflowRef
 from joeflow_temporal.engine.payloads import ConfirmTask
 from joeflow_temporal.models import Task, compile_graph
+from joeflow_temporal.tasks import UpdateView
 from tests.api_helpers import client_for, make_user, post, task_url, url
 from tests.helpers import describe, result, tasks, wait_until
 from tests.processes import WorkerProcess, worker_env
@@ -299,3 +300,22 @@ def test_a_rerun_moves_what_the_hook_made_onto_the_failed_row(db, reviewer):
     assert list(failed_row.assignees.all()) == [reviewer]
     effect.refresh_from_db()
     assert effect.task_id == failed_row.pk
+
+
+class StealingView(UpdateView):
+    """A hook that returns a row the engine already has, which adopting would take over."""
+
+    name = "review"
+
+    def create_task(self, workflow, prev_task):
+        return prev_task
+
+
+def test_a_hook_that_returns_another_tasks_row_is_refused(db):
+    workflow = models.ReviewWorkflow.objects.create()
+    start = workflow.task_set.create(name="start", key="start:x", status=Task.SUCCEEDED)
+
+    with pytest.raises(ValueError, match="which the engine already has"):
+        activities.hook_row(StealingView(fields=["choice"]), workflow, [start.pk])
+
+    assert Task.objects.get(pk=start.pk).key == "start:x"
