@@ -3,7 +3,8 @@
 All activities are synchronous (they run on the worker's thread pool), close stale database
 connections around each run, and are idempotent, so Temporal may retry any of them at any time.
 Database outages (``OperationalError``/``InterfaceError``) are raised, and Temporal retries them;
-everything a machine task raises is recorded on its Task instead.
+everything a machine task or a human task's ``create_task`` hook raises is recorded on its Task
+instead (``failed``, logged once at ERROR), so no retry loop hides a step the engine cannot take.
 """
 
 import contextvars
@@ -19,26 +20,41 @@ from django.apps import apps
 from django.db import InterfaceError, OperationalError, close_old_connections, transaction
 from django.utils import timezone
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, CancelledError
 
 from joeflow_temporal.contrib.reversion import with_reversion
 from joeflow_temporal.engine import names
 from joeflow_temporal.engine.payloads import (
     CancelTasks,
     ConfirmTask,
+    CreatedTask,
     CreateTask,
     MachineOutcome,
     RunMachineTask,
     TaskRef,
     WorkflowRef,
 )
-from joeflow_temporal.models import Task, Workflow
+from joeflow_temporal.models import NEW_KEY_PREFIX, Task, Workflow
 
 logger = logging.getLogger(__name__)
 
 
+RETRIED = (OperationalError, InterfaceError, CancelledError)
+"""What is never a task's failure: a database outage, or the activity canceled (its worker
+stopping, its heartbeat lost). Raised on, so that Temporal runs the activity again."""
+
+ANSWERS = frozenset({"NotCommittedYet", "NeverCommitted"})
+"""Types of the ``ApplicationError`` s that answer the walker (a commit is not visible yet, or
+never was) rather than report a fault."""
+
+
 def db_activity(name: str):
-    """Register a sync activity that gets a fresh, healthy database connection for each run."""
+    """Register a sync activity that gets a fresh, healthy database connection for each run.
+
+    A fault it raises (not a database outage, which is retried at WARNING, nor an answer such
+    as ``NotCommittedYet``) is logged at ERROR on its first attempt only: Temporal retries it,
+    and a fault that is no task's failure must not hide in the retries' warnings.
+    """
 
     def decorator(fn):
         @activity.defn(name=name)
@@ -47,12 +63,26 @@ def db_activity(name: str):
             close_old_connections()
             try:
                 return fn(*args, **kwargs)
+            except Exception as error:
+                if is_fault(error) and first_attempt():
+                    logger.error("Activity %s failed: %s", name, error, exc_info=True)
+                raise
             finally:
                 close_old_connections()
 
         return wrapper
 
     return decorator
+
+
+def first_attempt() -> bool:
+    return not activity.in_activity() or activity.info().attempt == 1
+
+
+def is_fault(error: Exception) -> bool:
+    if isinstance(error, RETRIED):
+        return False
+    return not (isinstance(error, ApplicationError) and error.type in ANSWERS)
 
 
 def workflow_class(label: str) -> type[Workflow]:
@@ -101,8 +131,7 @@ def create_task(request: CreateTask) -> int:
 def new_task(workflow: Workflow, request: CreateTask) -> Task:
     node = dict(workflow.get_nodes()).get(request.name)
     if request.type == Task.HUMAN and hasattr(node, "create_task"):
-        prev_task = Task.objects.filter(pk__in=request.parent_ids).first()
-        return adopt(node.create_task(workflow, prev_task), workflow, request)
+        return adopt(hook_row(node, workflow, request.parent_ids), workflow, request)
     return Task.objects.create(
         _workflow_id=workflow.pk,
         key=request.key,
@@ -112,23 +141,41 @@ def new_task(workflow: Workflow, request: CreateTask) -> Task:
     )
 
 
+def hook_row(node, workflow: Workflow, parent_ids: list[int]) -> Task:
+    """The row a human task's ``create_task(workflow, prev_task)`` hook made, checked.
+
+    Raises:
+        TypeError, ValueError: it returned no Task, a Task of another instance, or one the
+            engine has already adopted (another task's row).
+        Whatever the hook raises.
+    """
+    prev_task = Task.objects.filter(pk__in=parent_ids).first()
+    task = node.create_task(workflow, prev_task)
+    if not isinstance(task, Task):
+        raise TypeError(
+            f"{node.name}.create_task() returned {task!r}; it must return a Task, e.g. "
+            "workflow.task_set.create(name=self.name, type=self.type, workflow=workflow)."
+        )
+    if task._workflow_id not in (None, workflow.pk):
+        raise ValueError(
+            f"{node.name}.create_task() returned task {task.pk} of another instance "
+            f"({task._workflow_id}, not {workflow.pk})."
+        )
+    if task.pk is not None and not task.key.startswith(NEW_KEY_PREFIX):
+        raise ValueError(
+            f"{node.name}.create_task() returned task {task.pk} ({task.name}), which the engine "
+            "already has; it must return a new Task."
+        )
+    return task
+
+
 def adopt(task: Task, workflow: Workflow, request: CreateTask) -> Task:
     """Make the row a ``create_task`` hook returned the walker's task: its key, saved.
 
     The hook may return the row as joeflow's docs write it (``workflow.task_set.create(name=...,
     type=..., workflow=workflow)``, saved, with a placeholder key) or unsaved; the caller adds
-    the parents. A row of another instance is an error (retried until the hook is fixed).
+    the parents.
     """
-    if not isinstance(task, Task):
-        raise TypeError(
-            f"{request.name}.create_task() returned {task!r}; it must return a Task, e.g. "
-            "workflow.task_set.create(name=self.name, type=self.type, workflow=workflow)."
-        )
-    if task._workflow_id not in (None, workflow.pk):
-        raise ValueError(
-            f"{request.name}.create_task() returned task {task.pk} of another instance "
-            f"({task._workflow_id}, not {workflow.pk})."
-        )
     task.workflow = workflow
     task.key = request.key
     if task.pk is None:
@@ -136,6 +183,136 @@ def adopt(task: Task, workflow: Workflow, request: CreateTask) -> Task:
     else:
         task.save(update_fields=["key", "content_type"])
     return task
+
+
+@db_activity(names.CREATE_HUMAN_TASK)
+def create_human_task(request: CreateTask) -> CreatedTask:
+    """Create a human task's row (or find the one a previous attempt made), from its view's hook.
+
+    A hook that raises (anything but a database outage, which Temporal retries) or returns no
+    Task of this instance leaves nothing of what it wrote: the row is recorded ``failed`` with
+    the exception and traceback instead, and the walker waits for a rerun (``Task.rerun`` calls
+    the hook again) or a cancel, as for a failed machine task. So is a task whose node a deploy
+    removed.
+    """
+    workflow = load_workflow(request.workflow)
+    with transaction.atomic():
+        task = Task.objects.filter(_workflow_id=workflow.pk, key=request.key).first()
+        if task is None:
+            task = human_task_or_failure(workflow, request)
+            task.parent_task_set.add(*request.parent_ids)
+    return CreatedTask(task_id=task.pk, status=task.status)
+
+
+def human_task_or_failure(workflow: Workflow, request: CreateTask) -> Task:
+    """The human task's new row, or a failed one that says why it could not be made."""
+    try:
+        with transaction.atomic():  # a savepoint: a failing hook's writes are rolled back
+            existing_node(workflow, request.name)
+            return new_task(workflow, request)
+    except RETRIED:
+        raise
+    except Exception as error:
+        task = Task(
+            _workflow_id=workflow.pk,
+            key=request.key,
+            name=request.name,
+            type=request.type,
+            content_type=workflow.get_content_type(),
+        )
+        task.fail(error)
+        return task
+
+
+def existing_node(workflow: Workflow, name: str):
+    """The node ``name`` of the instance's class; ``LookupError`` if a deploy removed it."""
+    node = dict(workflow.get_nodes()).get(name)
+    if node is None:
+        raise LookupError(
+            f"{type(workflow).__name__} has no task {name!r} any more; "
+            "override the instance to move it on."
+        )
+    return node
+
+
+def reopen_human_task(task: Task) -> bool:
+    """Call a failed human task's ``create_task`` hook again, for ``Task.rerun``: whether it
+    made the row (the caller then opens ``task``).
+
+    The hook runs in a savepoint. What its row holds moves onto ``task``, which keeps its id,
+    key and parents: the fields the engine does not own, the many-to-many relations (assignees)
+    and the rows that point at the hook's row; the hook's row is then deleted. A hook that fails
+    again leaves nothing behind but the new failure, recorded on ``task``.
+
+    Raises:
+        OperationalError, InterfaceError: the database is away; nothing was written.
+    """
+    workflow = task.workflow
+    parent_ids = list(task.parent_task_set.values_list("pk", flat=True))
+    try:
+        with transaction.atomic():
+            node = existing_node(workflow, task.name)
+            if hasattr(node, "create_task"):
+                move_onto(hook_row(node, workflow, parent_ids), task)
+    except RETRIED:
+        raise
+    except Exception as error:
+        task.fail(error)
+        return False
+    return True
+
+
+ENGINE_FIELDS = frozenset(
+    {
+        "id",
+        "_workflow",
+        "content_type",
+        "name",
+        "key",
+        "type",
+        "status",
+        "created",
+        "modified",
+        "completed",
+        "completed_by_user",
+        "exception",
+        "stacktrace",
+        "next_tasks",
+    }
+)
+"""Task fields the engine owns: a hook's row never brings them onto a reopened task."""
+
+
+def move_onto(row: Task, task: Task) -> None:
+    """Give ``task`` what a ``create_task`` hook put on its ``row``, then delete ``row``."""
+    fields = [f for f in Task._meta.concrete_fields if f.name not in ENGINE_FIELDS]
+    for field in fields:
+        setattr(task, field.attname, getattr(row, field.attname))
+    if fields:
+        task.save(update_fields=[field.name for field in fields])
+    if row.pk is None:
+        return
+    for field in Task._meta.many_to_many:
+        if field.name != "parent_task_set":
+            getattr(task, field.name).set(getattr(row, field.name).all())
+    for relation in pointing_at_tasks():
+        relation.related_model._base_manager.filter(**{relation.field.name: row}).update(
+            **{relation.field.name: task}
+        )
+    row.delete()
+
+
+def pointing_at_tasks() -> list:
+    """The foreign keys of other models to Task (also with ``related_name="+"``), but those of
+    many-to-many tables, whose rows ``move_onto`` copies with the relation."""
+    return [
+        field
+        for field in Task._meta.get_fields(include_hidden=True)
+        if field.auto_created
+        and not field.concrete
+        and (field.one_to_many or field.one_to_one)
+        and not field.related_model._meta.auto_created
+    ]
 
 
 CONFIRM_FIRST_PAUSE = 0.01
@@ -185,17 +362,27 @@ def run_machine_task(request: RunMachineTask) -> MachineOutcome:
 
     The Task row, the method's database writes and the outcome commit together, so a retry
     that finds the outcome already committed returns it without running the method again.
-    A method that raises rolls all of it back; its failure is then recorded on its own.
+    A method that raises rolls all of it back; its failure is then recorded on its own. So is
+    anything else but a database outage that stops the run from being recorded: a constraint
+    the method's writes broke, checked at the commit, or a revision that cannot be saved.
     """
     try:
         return run_and_record(request)
     except TaskRaised as raised:
-        with transaction.atomic():
-            task, _ = locked_machine_task(request)
-            if task.status != Task.SCHEDULED:
-                return recorded_outcome(task)  # canceled meanwhile
-            task.fail(raised.__cause__)
-        return MachineOutcome(status="failed", task_id=task.pk)
+        return record_failure(request, raised.__cause__)
+    except (*RETRIED, ApplicationError):
+        raise  # and the engine's own errors: a class this worker lacks, a deleted instance
+    except Exception as error:
+        return record_failure(request, error)
+
+
+def record_failure(request: RunMachineTask, error: BaseException) -> MachineOutcome:
+    with transaction.atomic():
+        task, _ = locked_machine_task(request)
+        if task.status != Task.SCHEDULED:
+            return recorded_outcome(task)  # canceled meanwhile, or the error came after the commit
+        task.fail(error)
+    return MachineOutcome(status="failed", task_id=task.pk)
 
 
 def run_and_record(request: RunMachineTask) -> MachineOutcome:
@@ -251,16 +438,24 @@ def finish_workflow(ref: WorkflowRef) -> None:
     Workflow.objects.filter(pk=ref.pk, completed=None).update(completed=timezone.now())
 
 
-ACTIVITIES = [create_task, confirm_task, run_machine_task, cancel_tasks, finish_workflow]
+ACTIVITIES = [
+    create_task,
+    create_human_task,
+    confirm_task,
+    run_machine_task,
+    cancel_tasks,
+    finish_workflow,
+]
 
 
 def run_method(workflow: Workflow, task: Task, node_names: list[str]):
     """The method's result and the next tasks it chose; whatever goes wrong here but a database
-    outage (which Temporal retries) is the task's own failure, raised as ``TaskRaised``."""
+    outage or the activity's cancellation (which Temporal retries) is the task's own failure,
+    raised as ``TaskRaised``."""
     try:
         result = call_machine_task(workflow, task)
         return result, interpret_result(result, task.name, node_names)
-    except (OperationalError, InterfaceError):
+    except RETRIED:
         raise
     except Exception as error:
         raise TaskRaised from error

@@ -1,5 +1,7 @@
 """Workflow instances (your models) and the Task mirror of what the engine did."""
 
+import functools
+import logging
 import sys
 import traceback
 import uuid
@@ -28,6 +30,8 @@ from joeflow_temporal.exceptions import TaskNotScheduled
 from joeflow_temporal.typing import HUMAN, MACHINE
 
 __all__ = ["Task", "Workflow", "get_workflow", "get_workflows"]
+
+logger = logging.getLogger(__name__)
 
 
 class WorkflowBase(ModelBase):
@@ -480,9 +484,36 @@ class TaskQuerySet(models.QuerySet):
         return canceled
 
 
+def exception_line(error: BaseException) -> str:
+    """``"ValueError: boom"``, also for an exception whose ``str()`` itself raises."""
+    try:
+        return f"{type(error).__name__}: {error}"
+    except Exception:
+        return f"{type(error).__name__}: <str() failed>"
+
+
+def log_failure(task: "Task", error: BaseException) -> None:
+    """One ERROR line per recorded failure, with the traceback: what failed where."""
+    content_type = task.content_type
+    logger.error(
+        "%s.%s %s: task %s (%s) failed: %s",
+        content_type.app_label,
+        content_type.model,
+        task._workflow_id,
+        task.pk,
+        task.name,
+        task.exception,
+        exc_info=error,
+    )
+
+
+NEW_KEY_PREFIX = "new:"
+"""Keys of rows the engine has not adopted (yet): see ``new_key``."""
+
+
 def new_key() -> str:
     """A unique placeholder key: the engine gives a row it adopts its own key."""
-    return f"new:{uuid.uuid4().hex}"
+    return f"{NEW_KEY_PREFIX}{uuid.uuid4().hex}"
 
 
 class Task(models.Model):
@@ -623,7 +654,9 @@ class Task(models.Model):
         )
 
     def fail(self, error: BaseException | None = None) -> None:
-        """Record the task as failed with ``error``'s message and traceback.
+        """Record the task as failed with ``error``'s message and traceback (a new row is
+        inserted), and log it once at ERROR (logger ``joeflow_temporal.models``) when that
+        commits: a transaction that rolls back, and is retried, logs nothing.
 
         Without ``error``, the exception being handled, as joeflow's ``fail()`` called in an
         ``except`` block. ``completed`` stays empty, as in joeflow's rows: a failed task is
@@ -633,9 +666,13 @@ class Task(models.Model):
         if error is None:
             raise ValueError("Task.fail() needs the error, or to be called in an except block.")
         self.status = self.FAILED
-        self.exception = f"{type(error).__name__}: {error}"
+        self.exception = exception_line(error)
         self.stacktrace = "".join(traceback.format_exception(error))
-        self.save(update_fields=["status", "exception", "stacktrace"])
+        if self.pk is None:
+            self.save()
+        else:
+            self.save(update_fields=["status", "exception", "stacktrace"])
+        transaction.on_commit(functools.partial(log_failure, self, error), robust=True)
 
     @contextmanager
     def completing(self, user=None):
@@ -664,15 +701,31 @@ class Task(models.Model):
             pass
 
     def rerun(self, user=None) -> None:
-        """Run a failed machine task again, reusing this row."""
+        """Run a failed task again, reusing this row.
+
+        A machine task's method runs again. A human task has failed because its row could not
+        be made (its view's ``create_task`` hook raised): the hook is called again here, in the
+        rerun's transaction, and the row it makes moves onto this one, which opens for users;
+        if the hook raises again, the task stays failed with the new exception and the engine
+        is not woken.
+
+        Raises:
+            TaskNotScheduled: the task has not failed.
+            TemporalUnavailable, InstanceNotRunning: from the signal; nothing was written.
+        """
+        from joeflow_temporal.activities import reopen_human_task
+
         with transaction.atomic():
             task = self.locked(self.FAILED)
-            task.status = self.SCHEDULED
-            task.exception = task.stacktrace = ""
-            task.save(update_fields=["status", "exception", "stacktrace", "modified"])
-            client.signal(task.workflow, names.RERUN_TASK, task.pk)
+            reopened = task.type == self.MACHINE or reopen_human_task(task)
+            if reopened:
+                task.status = self.SCHEDULED
+                task.exception = task.stacktrace = ""
+                task.save(update_fields=["status", "exception", "stacktrace", "modified"])
+                client.signal(task.workflow, names.RERUN_TASK, task.pk)
         self.refresh_from_db()
-        client.wait_followed(task.workflow, task.pk)
+        if reopened:
+            client.wait_followed(task.workflow, task.pk)
 
     def cancel(self, user=None) -> None:
         """Cancel a scheduled or failed task: its branch ends here."""

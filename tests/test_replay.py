@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import Group
 from django.test import override_settings
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
@@ -77,6 +78,17 @@ def failure_and_rerun():
     return workflow
 
 
+def human_task_failure_and_rerun():
+    """A human task whose ``create_task`` hook raises fails; a rerun opens it (patch
+    ``human-task-creation-may-fail``)."""
+    workflow = models.ReviewWorkflow.start()
+    review = wait_until(lambda: workflow.task_set.failed().first())
+    Group.objects.create(name="reviewers")
+    review.rerun()
+    scheduled(workflow, "review").complete()
+    return workflow
+
+
 def split_join_humans():
     workflow = models.SplitJoinWorkflow.start()
     scheduled(workflow, "review").complete()
@@ -121,6 +133,7 @@ SCENARIOS = [
     gateway,
     poll,
     failure_and_rerun,
+    human_task_failure_and_rerun,
     split_join_humans,
     wait,
     cancel,

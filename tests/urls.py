@@ -15,5 +15,6 @@ urlpatterns = [
     path("custom-views/", include(models.CustomViewsWorkflow.urls())),
     path("custom-pages/", include(models.CustomPagesWorkflow.urls())),
     path("joeflow-hook/", include(models.JoeflowHookWorkflow.urls())),
+    path("review/", include(models.ReviewWorkflow.urls())),
     path("shop/orders/", include(shop.OrderWorkflow.urls())),
 ]

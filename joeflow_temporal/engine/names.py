@@ -22,6 +22,7 @@ completion, start, rerun, cancel or override) and mirrored the tasks that direct
 
 # Activities
 CREATE_TASK = "joeflow.create_task"
+CREATE_HUMAN_TASK = "joeflow.create_human_task"
 RUN_MACHINE_TASK = "joeflow.run_machine_task"
 CONFIRM_TASK = "joeflow.confirm_task"
 CANCEL_TASKS = "joeflow.cancel_tasks"

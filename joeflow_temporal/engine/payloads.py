@@ -57,6 +57,14 @@ class CreateTask(BaseModel):
     """Create (or finish) the row as ``succeeded``: joins and waits."""
 
 
+class CreatedTask(BaseModel):
+    """A human task's row: open (``scheduled``), or ``failed`` because its view's
+    ``create_task`` hook raised; a retry may find it ``succeeded`` or ``canceled`` meanwhile."""
+
+    task_id: int
+    status: Literal["scheduled", "succeeded", "failed", "canceled"]
+
+
 class RunMachineTask(BaseModel):
     workflow: WorkflowRef
     task_id: int | None = None

@@ -22,7 +22,8 @@ class Phase(StrEnum):
     JOIN = "join"
     """A join waits for the rest of its parents."""
     FAILED = "failed"
-    """The method raised; waits for ``rerun_task`` or ``cancel_task``."""
+    """The method raised (or a human task's ``create_task`` hook did); waits for ``rerun_task``
+    or ``cancel_task``."""
 
 
 class OpenTask(BaseModel):

@@ -20,6 +20,7 @@ from joeflow_temporal.engine.payloads import (
     CancelRequest,
     CancelTasks,
     ConfirmTask,
+    CreatedTask,
     CreateTask,
     MachineOutcome,
     OverrideRequest,
@@ -52,6 +53,11 @@ CONFIRM_WHILE_RUNNING = "confirm-looks-while-running"
 """Patch id: the confirm activity looks for the commit for ``confirm_timeout`` while it runs and
 is retried through worker losses (was: a schedule-to-close timeout, which also counted the time
 it waited for a worker, so a late worker dropped starts and completions for good)."""
+
+HUMAN_TASK_MAY_FAIL = "human-task-creation-may-fail"
+"""Patch id: a human task's row comes from ``create_human_task``, which records a raising
+``create_task`` hook as a failed task that waits for a rerun or cancel (was: ``create_task``,
+retried silently for as long as the hook raised)."""
 
 RUN_HISTORY_LIMIT = 4_000
 """Continue as new at this many events even before the server suggests it: the server only
@@ -398,6 +404,15 @@ class JoeflowWalker:
     async def _create(self, task: OpenTask) -> None:
         node = self._graph.nodes[task.name]
         phase = PHASE_OF_KIND[node.kind]
+        if phase == Phase.HUMAN and workflow.patched(HUMAN_TASK_MAY_FAIL):
+            created = await self._mirror(
+                names.CREATE_HUMAN_TASK,
+                self._create_request(task, node.type),
+                result_type=CreatedTask,
+            )
+            task.id = created.task_id
+            task.phase = Phase.FAILED if created.status == "failed" else phase
+            return
         if not (phase == Phase.RUN and self._one_activity_per_step):  # else: its first run does
             task.id = await self._mirror(
                 names.CREATE_TASK, self._create_request(task, node.type), result_type=int
@@ -474,11 +489,18 @@ class JoeflowWalker:
             del self._state.tasks[task.key]
 
     async def _confirm_rerun(self, task: OpenTask) -> None:
-        status = await self._confirm_signal(task, self._state.reruns, ["scheduled", "canceled"])
-        if status == "scheduled":
-            task.phase, task.polls = Phase.RUN, 0
-        elif status == "canceled":
+        """Go on once the rerun is committed: a machine task runs again; a human task's rerun
+        has made its row already (it opens, and may even be completed by now)."""
+        node = self._graph.nodes.get(task.name)
+        if node is not None and PHASE_OF_KIND[node.kind] == Phase.HUMAN:
+            resume, statuses = Phase.HUMAN, ["scheduled", "succeeded", "canceled"]
+        else:
+            resume, statuses = Phase.RUN, ["scheduled", "canceled"]
+        status = await self._confirm_signal(task, self._state.reruns, statuses)
+        if status == "canceled":
             del self._state.tasks[task.key]
+        elif status is not None:
+            task.phase, task.polls = resume, 0
 
     async def _confirm_cancel(self, task: OpenTask) -> None:
         if await self._confirm_signal(task, self._state.cancels, ["canceled"]):

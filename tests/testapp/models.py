@@ -7,6 +7,7 @@ from datetime import timedelta
 from django import forms as django_forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.auth.models import Group
 from django.db import OperationalError, models, transaction
 
 from joeflow_temporal import tasks
@@ -127,10 +128,11 @@ class FlakyDatabaseWorkflow(Counter):
 
 
 def crash_once(pk):
-    """Fail the activity after its transaction committed, as a worker dying there would."""
+    """Fail the activity after its transaction committed, as a connection lost there would
+    (a database outage: retried; any other error is recorded as the task's failure)."""
     if pk not in CRASHED_AFTER_COMMIT:
         CRASHED_AFTER_COMMIT.add(pk)
-        raise RuntimeError("worker lost after commit")
+        raise OperationalError("connection lost after commit")
 
 
 class ExactlyOnceWorkflow(Counter):
@@ -643,6 +645,51 @@ class CallableNamesWorkflow(Counter):
         (choose, done),
         (choose, skipped),
     ]
+
+    class Meta:
+        proxy = True
+
+
+class ReviewersUpdateView(tasks.UpdateView):
+    """The issue's example: a ``create_task`` hook that assigns a group that may not exist.
+
+    It writes before it looks the group up (the row and a count), so a failing run shows
+    whether its writes were rolled back; on an instance with ``flag`` it returns no Task.
+    """
+
+    def create_task(self, workflow, prev_task):
+        task = super().create_task(workflow, prev_task)
+        Counter.objects.filter(pk=workflow.pk).update(count=models.F("count") + 1)
+        task.assignees.set(Group.objects.get(name="reviewers").user_set.all())
+        return None if Counter.objects.get(pk=workflow.pk).flag else task
+
+
+class ReviewWorkflow(Counter):
+    start = tasks.Start()
+    review = ReviewersUpdateView(fields=["choice"])
+
+    def end(self):
+        pass
+
+    edges = [(start, review), (review, end)]
+
+    class Meta:
+        proxy = True
+
+
+class DanglingWorkflow(Counter):
+    """A machine task whose write breaks a foreign key, which the database checks at commit."""
+
+    start = tasks.Start()
+
+    def dangle(self, task):
+        if self.fail:
+            Effect.objects.create(workflow_id=0, task=task, task_name=task.name)
+
+    def end(self):
+        pass
+
+    edges = [(start, dangle), (dangle, end)]
 
     class Meta:
         proxy = True
