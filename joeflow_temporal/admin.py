@@ -45,11 +45,10 @@ def page_url(obj) -> str | None:
 
 def act_on_tasks(modeladmin, request, queryset, action: str, past: str) -> None:
     """Apply ``Task.<action>`` to each task through Temporal and say what was skipped and why."""
-    done, skipped = 0, []
+    done, skipped, failed = 0, [], []
     for task in queryset:
         try:
             getattr(task, action)(user=request.user)
-            done += 1
         except (TaskNotScheduled, InstanceNotRunning) as error:
             skipped.append(f"{task.name} #{task.pk} ({error})")
         except TemporalUnavailable as error:
@@ -57,19 +56,30 @@ def act_on_tasks(modeladmin, request, queryset, action: str, past: str) -> None:
                 request, f"Stopped: {error} Nothing more was changed.", messages.ERROR
             )
             break
+        else:
+            if task.status == Task.FAILED:  # a human task's create_task hook raised again
+                failed.append(f"{task.name} #{task.pk} ({task.exception})")
+            else:
+                done += 1
     if done:
         modeladmin.message_user(request, f"{done} task(s) {past}.", messages.SUCCESS)
     if skipped:
         modeladmin.message_user(
             request, f"Skipped {len(skipped)}: {'; '.join(skipped)}", messages.WARNING
         )
+    if failed:
+        modeladmin.message_user(
+            request, f"Failed again {len(failed)}: {'; '.join(failed)}", messages.ERROR
+        )
 
 
 @admin.action(permissions=["rerun"], description="Rerun selected failed tasks")
 def rerun(modeladmin, request, queryset):
-    """Run each selected failed machine task again, through Temporal (joeflow's admin action).
+    """Run each selected failed task again, through Temporal (joeflow's admin action): a
+    machine task's method, a human task's ``create_task`` hook (``Task.rerun``).
 
-    Needs ``modeladmin.has_rerun_permission(request)``; tasks that have not failed are skipped.
+    Needs ``modeladmin.has_rerun_permission(request)``; tasks that have not failed are skipped,
+    and a hook that raises again is reported with its exception.
     """
     act_on_tasks(modeladmin, request, queryset, "rerun", "sent to run again")
 

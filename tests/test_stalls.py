@@ -5,6 +5,7 @@ import logging
 
 import pytest
 from django.contrib.auth.models import Group
+from django.contrib.messages import get_messages
 from django.urls import reverse
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.exceptions import ApplicationError
@@ -136,8 +137,13 @@ def test_a_hook_that_fails_again_on_rerun_records_the_new_failure(
         f"testapp.reviewworkflow {workflow.pk}: task {review.pk} (review) failed: TypeError",
     ]
 
-    models.ReviewWorkflow.objects.filter(pk=workflow.pk).update(flag=False)
     client.force_login(make_user(django_user_model, "root", superuser=True))
+    again = client.post(CHANGELIST, {"action": "rerun", "_selected_action": [review.pk]})
+    assert [str(m) for m in get_messages(again.wsgi_request)] == [
+        f"Failed again 1: review #{review.pk} ({review.exception})"
+    ]
+
+    models.ReviewWorkflow.objects.filter(pk=workflow.pk).update(flag=False)
     client.post(CHANGELIST, {"action": "rerun", "_selected_action": [review.pk]})
 
     review.refresh_from_db()
@@ -146,7 +152,7 @@ def test_a_hook_that_fails_again_on_rerun_records_the_new_failure(
     review.complete(reviewer)
     result(workflow)
     assert tasks(workflow)[-1] == ("end", "succeeded")
-    assert len(failures(caplog, "review")) == 2
+    assert len(failures(caplog, "review")) == 3
 
 
 def test_cancel_of_a_task_whose_hook_failed_ends_its_branch(worker):
