@@ -57,19 +57,22 @@ def test_worker_serves_every_workflow_and_stops_gracefully(worker_process, signu
 
 
 def test_worker_reports_an_unreachable_server(transactional_db):
+    """Exit code 1 and one line, every time: the SDK's threads, left running after the failed
+    connect, aborted the interpreter's finalization in about one run of three (code -6)."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
         "JOEFLOW_TEMPORAL_ADDRESS": "127.0.0.1:1",
     }
-    finished = subprocess.run(
-        [sys.executable, "manage.py", "temporal_worker"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert finished.returncode == 1
-    assert "Cannot connect to Temporal at 127.0.0.1:1" in finished.stderr
-    assert "Traceback" not in finished.stderr
+    for _ in range(5):
+        finished = subprocess.run(
+            [sys.executable, "manage.py", "temporal_worker"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert finished.returncode == 1, finished.stderr[-2000:]
+        assert "Cannot connect to Temporal at 127.0.0.1:1" in finished.stderr
+        assert "Traceback" not in finished.stderr

@@ -1,12 +1,13 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from joeflow_temporal.exceptions import TemporalUnavailable
 from joeflow_temporal.joeflow_import import ImportRefused, JoeflowImport
+from joeflow_temporal.management.commands._temporal import TemporalCommand
 
 MAX_PROBLEMS_SHOWN = 20
 
 
-class Command(BaseCommand):
+class Command(TemporalCommand):
     help = (
         "Import a joeflow 2.x database: copy its workflows and tasks into joeflow_temporal's "
         "tables (keeping their ids) and start an execution for every running instance."

@@ -7,17 +7,17 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 
 from joeflow_temporal import conf
-from joeflow_temporal.client import exit_process
 from joeflow_temporal.devserver import (
     Processes,
     dev_server_command,
     port_in_use,
     wait_for_port,
 )
+from joeflow_temporal.management.commands._temporal import TemporalCommand
 from joeflow_temporal.tasks.machine import Start
 
 API_URL_NAME = "joeflow_temporal_api:root"
@@ -41,7 +41,7 @@ def mounted_path(url_name: str | None) -> str | None:
         return None
 
 
-class Command(BaseCommand):
+class Command(TemporalCommand):
     help = (
         "Development environment in one command: the bundled Temporal dev server with its web UI "
         "(persisted to a file), migrations, the worker and the web server. Ctrl-C stops it all."
@@ -90,8 +90,6 @@ class Command(BaseCommand):
         finally:
             processes.stop()
         self.stdout.write(self.style.SUCCESS("Stopped."))
-        if demo_class:  # the demo used this process's Temporal client
-            exit_process(0)
 
     def demo_class(self, label):
         try:

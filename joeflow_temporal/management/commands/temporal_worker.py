@@ -1,15 +1,16 @@
 import asyncio
 import signal
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from joeflow_temporal import conf
-from joeflow_temporal.client import connect, exit_process
+from joeflow_temporal.client import connect
+from joeflow_temporal.management.commands._temporal import TemporalCommand
 from joeflow_temporal.registry import get_workflows
 from joeflow_temporal.worker import running_worker
 
 
-class Command(BaseCommand):
+class Command(TemporalCommand):
     help = "Run a Temporal worker for every installed workflow; stops gracefully on SIGTERM/SIGINT."
 
     def add_arguments(self, parser):
@@ -29,7 +30,6 @@ class Command(BaseCommand):
             asyncio.run(self.serve(address, namespace, task_queue, max_concurrent_activities))
         except RuntimeError as error:
             raise CommandError(f"Cannot connect to Temporal at {address}: {error}") from error
-        exit_process(0)
 
     async def serve(self, address, namespace, task_queue, max_concurrent_activities):
         client = await connect(address, namespace)
