@@ -11,13 +11,13 @@ from django.core.management.base import BaseCommand, CommandError
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 
 from joeflow_temporal import conf
-from joeflow_temporal.client import exit_process
 from joeflow_temporal.devserver import (
     Processes,
     dev_server_command,
     port_in_use,
     wait_for_port,
 )
+from joeflow_temporal.runtime.client import exit_process
 from joeflow_temporal.tasks.machine import Start
 
 API_URL_NAME = "joeflow_temporal_api:root"

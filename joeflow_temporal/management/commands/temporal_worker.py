@@ -4,9 +4,9 @@ import signal
 from django.core.management.base import BaseCommand, CommandError
 
 from joeflow_temporal import conf
-from joeflow_temporal.client import connect, exit_process
 from joeflow_temporal.registry import get_workflows
-from joeflow_temporal.worker import running_worker
+from joeflow_temporal.runtime.client import connect, exit_process
+from joeflow_temporal.runtime.worker import running_worker
 
 
 class Command(BaseCommand):
