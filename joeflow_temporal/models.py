@@ -250,8 +250,8 @@ class Workflow(models.Model, metaclass=WorkflowBase):
 
         If Temporal refuses, the error propagates and the transaction leaves nothing behind.
         The start task's key is a fresh token the execution confirms against, so a start that
-        rolls back never drives a later row that gets the same ids. Returns the start task;
-        after the commit, ``client.wait_followed(workflow, task.pk)`` waits for what follows.
+        rolls back never drives a later row that gets the same ids. Returns the start task; after
+        the commit, ``runtime.client.wait_followed(workflow, task.pk)`` waits for what follows.
         """
         with transaction.atomic():
             node = self.get_node(start_node)

@@ -1,4 +1,7 @@
-"""The API's views: DRF generic views over the workflow classes, their instances and tasks.
+"""The API's endpoints: DRF generic views over the workflow classes, their instances and tasks.
+
+Each class is an ``…Endpoint`` (the base, ``Endpoint``, is a DRF ``GenericAPIView``): the HTML
+pages of the same things are ``joeflow_temporal.views``' ``…View`` s, and no name here is DRF's.
 
 Every view authenticates and checks permissions itself and answers JSON, whatever the project's
 DRF defaults, and translates the domain exceptions in one place (``exceptions.exception_handler``).
