@@ -21,7 +21,7 @@ from temporalio.worker import Worker  # noqa: E402
 
 from benchmarks.benchapp.models import Counter  # noqa: E402
 from benchmarks.raw import INCREMENT, RawStages  # noqa: E402
-from joeflow_temporal.client import exit_process  # noqa: E402
+from joeflow_temporal.runtime.client import exit_process  # noqa: E402
 
 ACTIVITY_THREADS = 20
 

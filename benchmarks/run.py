@@ -215,6 +215,6 @@ def print_report(machine: dict, rows: dict, found: list) -> None:
 
 if __name__ == "__main__":
     code = main()
-    from joeflow_temporal.client import exit_process  # skips the SDK's finalization crash
+    from joeflow_temporal.runtime.client import exit_process  # skips the SDK's finalization crash
 
     exit_process(code)

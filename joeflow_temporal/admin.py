@@ -13,8 +13,8 @@ from joeflow_temporal import conf, refusals
 from joeflow_temporal.contrib.reversion import VersionAdmin
 from joeflow_temporal.exceptions import InstanceNotRunning, TaskNotScheduled, TemporalUnavailable
 from joeflow_temporal.forms import OverrideForm, StartForm, start_task_names
+from joeflow_temporal.lookups import pk_fits
 from joeflow_temporal.models import Task
-from joeflow_temporal.views import pk_fits
 
 
 class WorkflowClassFilter(admin.SimpleListFilter):

@@ -5,9 +5,7 @@ the class and the task (docs/components.md lists them). A check never crashes on
 it did not expect becomes an error naming the class (E009), and the other checks go on.
 """
 
-import ast
 import inspect
-from pathlib import Path
 
 from django.core import checks
 from django.core.exceptions import FieldError, ImproperlyConfigured
@@ -15,8 +13,6 @@ from django.db import models
 from django.forms import modelform_factory
 from django.urls import NoReverseMatch, get_resolver, reverse
 from django.views.generic.edit import ModelFormMixin
-
-ENGINE_DIR = Path(__file__).parent / "engine"
 
 START_KINDS = ("start", "start_view")
 
@@ -130,29 +126,6 @@ def has_url(namespace: str, name: str, node) -> bool:
     except NoReverseMatch:
         return False
     return True
-
-
-@checks.register()
-def check_engine_is_django_free(app_configs=None, **kwargs):
-    """The walker runs in Temporal's sandbox and in replays: it must never import Django."""
-    errors = []
-    for path in sorted(ENGINE_DIR.glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            modules = []
-            if isinstance(node, ast.Import):
-                modules = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                modules = [node.module]
-            if any(m == "django" or m.startswith("django.") for m in modules):
-                errors.append(
-                    checks.Error(
-                        f"{path.name} line {node.lineno} imports Django into the engine.",
-                        hint="Move the code to an activity (joeflow_temporal/activities.py).",
-                        obj=str(path),
-                        id="joeflow_temporal.E005",
-                    )
-                )
-    return errors
 
 
 def error(workflow, id: int, message: str, hint: str) -> checks.Error:
@@ -296,7 +269,7 @@ def check_one_name_per_task(workflow):
     """Each task has one name, and the class's attribute of that name is that task: the
     engine finds tasks by name (the same view under two names, or a method in ``edges``
     shadowed by a base class's task of the same name, would run something else)."""
-    from joeflow_temporal.models import node_name
+    from joeflow_temporal.runtime.compile import node_name
 
     errors = []
     nodes = dict(workflow.get_nodes())
@@ -339,8 +312,7 @@ def reserved_names() -> dict[str, str]:
     fields the admin and override forms add, and the URL names of the instance pages.
     """
     from joeflow_temporal.forms import OverrideForm, StartForm
-    from joeflow_temporal.models import Task, Workflow
-    from joeflow_temporal.urls import PAGE_NAMES
+    from joeflow_temporal.models import PAGE_NAMES, Task, Workflow
 
     def added_by_another_model(name) -> bool:  # a subclass's parent link, a project's relation
         value = inspect.getattr_static(Workflow, name)
@@ -480,7 +452,7 @@ def call_problem(workflow, name: str) -> str | None:
 def check_views(workflow):
     """Each human task's view can be set up and has a URL pattern that parses (else the
     project's URLconf would fail to load, or leave the task without a page)."""
-    from joeflow_temporal.urls import task_urlpattern
+    from joeflow_temporal.models import task_urlpattern
 
     errors = []
     for name, node in workflow.get_human_nodes().items():

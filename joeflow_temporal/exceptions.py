@@ -2,6 +2,13 @@
 
 import sys
 
+from django.db import InterfaceError, OperationalError
+from temporalio.exceptions import CancelledError
+
+RETRIED = (OperationalError, InterfaceError, CancelledError)
+"""What is never a task's failure: a database outage, or the activity canceled (its worker
+stopping, its heartbeat lost). Raised on, so that Temporal runs the activity again."""
+
 RUNNER_HINT = (
     " Tests need a Temporal server of their own: set "
     'TEST_RUNNER = "joeflow_temporal.testing.TestRunner" in your settings for '

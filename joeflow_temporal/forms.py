@@ -74,7 +74,7 @@ class OverrideForm(forms.ModelForm):
             InstanceNotRunning: the instance has ended.
             TemporalUnavailable: Temporal cannot be reached; nothing was written.
         """
-        from joeflow_temporal.models import node_name
+        from joeflow_temporal.runtime.compile import node_name
 
         next_tasks = [node_name(node) for node in self.get_next_task_nodes()]
         return self.instance.override(next_tasks, user=user)

@@ -31,9 +31,9 @@ from django.db import connections, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from joeflow_temporal import client
 from joeflow_temporal.engine import OpenTask, Phase, WalkerState
 from joeflow_temporal.models import Task, Workflow
+from joeflow_temporal.runtime import client
 
 WORKFLOW_TABLE = "joeflow_workflow"
 TASK_TABLE = "joeflow_task"
@@ -373,7 +373,7 @@ class JoeflowImport:
         """
         instance = plan.instance
         workflow = plan.workflow_class(pk=instance.id, created=instance.created)
-        client.start_workflow(workflow, first_task, workflow.get_walker_config(), state=plan.state)
+        client.start_workflow(workflow, first_task, state=plan.state)
 
     def reserve_ids(self) -> None:
         """Move PostgreSQL's id counters past joeflow's ids before any row is copied.

@@ -7,26 +7,22 @@ import traceback
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
 
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.db.models.base import ModelBase
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
-from joeflow_temporal import client, conf, graphs, overrides, refusals
-from joeflow_temporal.engine import (
-    CancelRequest,
-    Graph,
-    Node,
-    OverrideRequest,
-    WalkerConfig,
-    names,
-)
+from joeflow_temporal import graphs, overrides, refusals
+from joeflow_temporal.engine import CancelRequest, Graph, OverrideRequest, names
 from joeflow_temporal.exceptions import TaskNotScheduled
+from joeflow_temporal.runtime import client
+from joeflow_temporal.runtime.compile import compile_graph, node_name
+from joeflow_temporal.runtime.rows import new_key, reopen_human_task
 from joeflow_temporal.typing import HUMAN, MACHINE
 
 __all__ = ["Task", "Workflow", "get_workflow", "get_workflows"]
@@ -219,8 +215,6 @@ class Workflow(models.Model, metaclass=WorkflowBase):
 
         ``path("welcome/", include(WelcomeWorkflow.urls()))``
         """
-        from joeflow_temporal.urls import workflow_urlpatterns
-
         return workflow_urlpatterns(cls), cls.get_url_namespace()
 
     def get_override_url(self) -> str:
@@ -256,8 +250,8 @@ class Workflow(models.Model, metaclass=WorkflowBase):
 
         If Temporal refuses, the error propagates and the transaction leaves nothing behind.
         The start task's key is a fresh token the execution confirms against, so a start that
-        rolls back never drives a later row that gets the same ids. Returns the start task;
-        after the commit, ``client.wait_followed(workflow, task.pk)`` waits for what follows.
+        rolls back never drives a later row that gets the same ids. Returns the start task; after
+        the commit, ``runtime.client.wait_followed(workflow, task.pk)`` waits for what follows.
         """
         with transaction.atomic():
             node = self.get_node(start_node)
@@ -270,19 +264,8 @@ class Workflow(models.Model, metaclass=WorkflowBase):
                 completed=timezone.now(),
                 completed_by_user=user,
             )
-            client.start_workflow(self, task, self.get_walker_config())
+            client.start_workflow(self, task)
         return task
-
-    @staticmethod
-    def get_walker_config() -> WalkerConfig:
-        return WalkerConfig(
-            poll_interval=conf.get("JOEFLOW_TEMPORAL_POLL_INTERVAL"),
-            poll_max_interval=conf.get("JOEFLOW_TEMPORAL_POLL_MAX_INTERVAL"),
-            task_timeout=conf.get("JOEFLOW_TEMPORAL_TASK_TIMEOUT"),
-            heartbeat_timeout=conf.get("JOEFLOW_TEMPORAL_HEARTBEAT_TIMEOUT"),
-            confirm_timeout=conf.get("JOEFLOW_TEMPORAL_CONFIRM_TIMEOUT"),
-            local_activities=conf.get("JOEFLOW_TEMPORAL_LOCAL_ACTIVITIES"),
-        )
 
     def get_engine_state(self) -> dict:
         """The walker's ``state`` query: open tasks, joins, timers and the run count."""
@@ -395,32 +378,62 @@ def get_workflow(name: str) -> type[Workflow] | None:
     return None
 
 
+PAGE_NAMES = ("detail", "override")
+"""The URL names of an instance's own pages, which no human task may take (check E006)."""
+
+
+def workflow_urlpatterns(workflow_class) -> list:
+    """The human tasks' patterns, then ``detail`` and ``override`` unless the class disables
+    them (``detail_view = None``, ``override_view = None``), as joeflow's ``urls()``.
+
+    A task whose view or pattern cannot be built is left out and logged as an error (system
+    check E013 names it), so that one bad task does not take the project's URLconf down.
+    """
+    patterns = []
+    for name, node in workflow_class.get_human_nodes().items():
+        try:
+            patterns.append(task_urlpattern(workflow_class, name, node))
+        except Exception as error:  # whatever Django's view and URL machinery raise
+            logger.error(
+                "%s: the human task %r has no URL: %s (manage.py check, joeflow_temporal.E013)",
+                workflow_class._meta.label_lower,
+                name,
+                error,
+            )
+    detail_view = view_class(workflow_class.detail_view)
+    if detail_view is not None:
+        patterns.append(path("<int:pk>/", detail_view.as_view(model=workflow_class), name="detail"))
+    override_view = view_class(workflow_class.override_view)
+    if override_view is not None:
+        patterns.append(
+            path("<int:pk>/override", override_view.as_view(model=workflow_class), name="override")
+        )
+    return patterns
+
+
+def task_urlpattern(workflow_class, name: str, node):
+    """The URL pattern of one human task: ``<name>/`` for a start view, else
+    ``<name>/<int:pk>/``, then the view's ``path`` postfix.
+
+    Raises:
+        TypeError, ImproperlyConfigured, re.error: the view takes arguments it has no
+            attributes for, or the pattern does not parse (compiled here, not on a request).
+    """
+    view = type(node).as_view(**{**node._initkwargs, "model": workflow_class, "name": name})
+    route = f"{name}/" if node.node_kind == "start_view" else f"{name}/<int:pk>/"
+    pattern = path(route + node.path, view, name=name)
+    pattern.pattern.regex  # noqa: B018  (compiles the route)
+    return pattern
+
+
+def view_class(view):
+    """A view class, or its dotted path (imported when the URLconf loads, not with the models:
+    the views import the models), or None."""
+    return import_string(view) if isinstance(view, str) else view
+
+
 def is_human(node) -> bool:
     return getattr(node, "type", None) == HUMAN
-
-
-def node_name(node) -> str:
-    name = getattr(node, "name", None) or getattr(node, "__name__", None)
-    if not name:
-        raise TypeError(f"{node!r} in edges is not a task of the workflow.")
-    return name
-
-
-@cache
-def compile_graph(cls: type[Workflow]) -> Graph:
-    nodes = {}
-    for name, obj in cls.get_nodes():
-        kind = getattr(obj, "node_kind", "method")
-        nodes[name] = Node(
-            name=name,
-            type=getattr(obj, "type", MACHINE),
-            kind=kind,
-            wait=getattr(obj, "duration", None) if kind == "wait" else None,
-            join=tuple(sorted(getattr(obj, "parents", ()))) if kind == "join" else (),
-            local_activity=bool(getattr(obj, "local_activity", False)),
-        )
-    edges = tuple((node_name(start), node_name(end)) for start, end in cls.edges)
-    return Graph(label=cls._meta.label_lower, nodes=nodes, edges=edges)
 
 
 class TaskQuerySet(models.QuerySet):
@@ -505,15 +518,6 @@ def log_failure(task: "Task", error: BaseException) -> None:
         task.exception,
         exc_info=error,
     )
-
-
-NEW_KEY_PREFIX = "new:"
-"""Keys of rows the engine has not adopted (yet): see ``new_key``."""
-
-
-def new_key() -> str:
-    """A unique placeholder key: the engine gives a row it adopts its own key."""
-    return f"{NEW_KEY_PREFIX}{uuid.uuid4().hex}"
 
 
 class Task(models.Model):
@@ -713,8 +717,6 @@ class Task(models.Model):
             TaskNotScheduled: the task has not failed.
             TemporalUnavailable, InstanceNotRunning: from the signal; nothing was written.
         """
-        from joeflow_temporal.activities import reopen_human_task
-
         with transaction.atomic():
             task = self.locked(self.FAILED)
             reopened = task.type == self.MACHINE or reopen_human_task(task)

@@ -3,6 +3,9 @@
 The HTML pages and the REST API ask these functions, so a page and a JSON ``detail`` say the
 same thing. Each returns a ``Refused`` (message, HTTP status, API error code) or None; a view
 renders it, the API raises it (``api.exceptions`` translates it).
+
+A task's status and type constants are read from the task itself (``task.FAILED``): ``models``
+imports this module, so it never imports ``models``.
 """
 
 from django.utils import formats, timezone
@@ -41,15 +44,13 @@ def task_label(task) -> str:
 def task_state(task) -> str:
     """One sentence on what became of the task: who completed or canceled it and when, why it
     failed, or that it is still open. ``Task.locked`` raises ``TaskNotScheduled`` with it."""
-    from joeflow_temporal.models import Task
-
     label = task_label(task)
-    if task.status == Task.SUCCEEDED:
+    if task.status == task.SUCCEEDED:
         by = f" by {who(task.completed_by_user)}" if task.completed_by_user else ""
         return sentence(f"{label} was completed{by}{on(task.completed)}")
-    if task.status == Task.CANCELED:
+    if task.status == task.CANCELED:
         return sentence(f"{label} was canceled{on(task.completed)}{cancel_cause(task)}")
-    if task.status == Task.FAILED:
+    if task.status == task.FAILED:
         return sentence(f"{label} failed: {task.exception or 'no message'}")
     return f"{label} is still open (scheduled)."
 
@@ -80,15 +81,13 @@ def refuse_completion(task, user=None) -> Refused | None:
     409 for a task that is not a scheduled human task of a node the class still has; 403 for
     a task assigned to others. The state comes first: a closed task is refused as closed.
     """
-    from joeflow_temporal.models import Task
-
-    if task.type != Task.HUMAN:
+    if task.type != task.HUMAN:
         return Refused(
             f"{task_label(task)} is a machine task: the engine runs it, and nobody completes "
             "it by hand.",
             code="machine_task",
         )
-    if task.status != Task.SCHEDULED:
+    if task.status != task.SCHEDULED:
         return Refused(f"{task_state(task)} {COMPLETE_ADVICE[task.status]}", code="task_closed")
     if task.node is None:
         return node_removed(task)
@@ -118,11 +117,9 @@ def not_assignee(task) -> Refused:
 
 def refuse_task_action(task, action: str) -> Refused | None:
     """Why ``action`` (``rerun`` or ``cancel``) does not apply to ``task`` now, or None."""
-    from joeflow_temporal.models import Task
-
-    if action == "rerun" and task.status != Task.FAILED:
+    if action == "rerun" and task.status != task.FAILED:
         return Refused(f"{task_state(task)} Only a failed task can be rerun.", code="not_failed")
-    if action == "cancel" and task.status not in (Task.SCHEDULED, Task.FAILED):
+    if action == "cancel" and task.status not in (task.SCHEDULED, task.FAILED):
         return Refused(
             f"{task_state(task)} Only a scheduled or failed task can be canceled.",
             code="task_closed",

@@ -13,7 +13,6 @@ from django.db import (
     DatabaseError,
     InterfaceError,
     OperationalError,
-    connection,
     connections,
     transaction,
 )
@@ -23,7 +22,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.views import generic
 
-from joeflow_temporal import client, refusals
+from joeflow_temporal import refusals
 from joeflow_temporal.contrib.reversion import RevisionMixin
 from joeflow_temporal.exceptions import (
     InstanceNotRunning,
@@ -32,6 +31,8 @@ from joeflow_temporal.exceptions import (
     TemporalUnavailable,
 )
 from joeflow_temporal.forms import OverrideForm
+from joeflow_temporal.lookups import pk_fits
+from joeflow_temporal.runtime import client
 
 logger = logging.getLogger(__name__)
 
@@ -282,23 +283,6 @@ class StartViewMixin(TaskViewMixin):
             return engine_unavailable(self.request, error)
         client.wait_followed(self.object, self.task.pk)
         return HttpResponseRedirect(self.get_success_url())
-
-
-def pk_fits(model, pk) -> bool:
-    """Whether ``pk`` fits the model's primary key column (an id from a URL can be any length).
-
-    Django guards integer lookups against overflow, but not a parent link, the primary key of a
-    workflow model that extends another: SQLite's driver then raises ``OverflowError`` (a 500).
-    """
-    try:
-        value = int(pk)
-    except (TypeError, ValueError):
-        return True  # not a number: the lookup itself says no
-    field = model._meta.pk
-    while field.remote_field is not None:
-        field = field.target_field
-    low, high = connection.ops.integer_field_range(field.get_internal_type())
-    return (low is None or value >= low) and (high is None or value <= high)
 
 
 class WorkflowInstanceMixin:

@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 
-from joeflow_temporal import client as engine_client
+from joeflow_temporal.runtime import client as engine_client
 
 TIMEOUT = 30
 

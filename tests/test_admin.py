@@ -9,9 +9,9 @@ from django.contrib.messages.storage.cookie import CookieStorage
 from django.urls import reverse
 
 from django_integration.demo.models import ShippingWorkflow
-from joeflow_temporal import client as engine_client
 from joeflow_temporal.admin import TaskInlineAdmin, WorkflowAdmin, cancel, rerun
 from joeflow_temporal.models import Task
+from joeflow_temporal.runtime import client as engine_client
 from tests.helpers import result, wait_until
 from tests.testapp import models
 

@@ -26,8 +26,8 @@ from temporalio.client import WorkflowExecutionStatus
 from joeflow_temporal import conf
 from joeflow_temporal.engine import names
 from joeflow_temporal.models import Task
+from joeflow_temporal.runtime.worker import running_worker
 from joeflow_temporal.testing import RunningWorker
-from joeflow_temporal.worker import running_worker
 from tests.api_helpers import client_for, post, task_url
 from tests.helpers import describe, history, result, wait_until
 from tests.processes import WorkerProcess, worker_env

@@ -103,16 +103,6 @@ def test_human_task_without_url(settings):
     assert any("include(ShippingWorkflow.urls())" in w.hint for w in warnings)
 
 
-def test_engine_free_of_django(tmp_path, monkeypatch):
-    assert joeflow_checks.check_engine_is_django_free() == []
-    (tmp_path / "leak.py").write_text("import os\nfrom django.db import models\n")
-    monkeypatch.setattr(joeflow_checks, "ENGINE_DIR", tmp_path)
-
-    [error] = joeflow_checks.check_engine_is_django_free()
-
-    assert error.id == "joeflow_temporal.E005" and "line 2" in error.msg
-
-
 def test_checks_are_registered():
     registered = checks.registry.registry.get_checks()
     assert joeflow_checks.check_workflows in registered

@@ -4,8 +4,8 @@ from datetime import timedelta
 
 from temporalio.client import WorkflowExecutionStatus
 
-from joeflow_temporal import client as engine_client
 from joeflow_temporal.models import Task
+from joeflow_temporal.runtime import client as engine_client
 from tests.conftest import CONTINUE_AS_NEW_SUGGESTED_AT
 from tests.helpers import handle, parents, result, runs_of, wait_until
 from tests.testapp import models

@@ -8,7 +8,8 @@ same way, as the web process of the new deploy would.
 
 import pytest
 
-from joeflow_temporal.models import Task, compile_graph
+from joeflow_temporal.models import Task
+from joeflow_temporal.runtime.compile import compile_graph
 from tests.helpers import result, tasks, wait_until
 from tests.processes import WorkerProcess, worker_env
 from tests.testapp import models

@@ -21,7 +21,8 @@ import yaml
 from django.core.management import get_commands
 
 from django_integration.settings import database_from_url
-from joeflow_temporal import conf, worker
+from joeflow_temporal import conf
+from joeflow_temporal.runtime import worker
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS_FILE = ROOT / "django_integration" / "settings.py"

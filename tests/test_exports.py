@@ -12,7 +12,6 @@ def test_engine_exports():
     assert sorted(joeflow_temporal.engine.__all__) == [
         "CancelRequest",
         "CreateTask",
-        "EnginePlugin",
         "Graph",
         "MachineOutcome",
         "Node",

@@ -2,9 +2,9 @@
 
 from temporalio.client import WorkflowExecutionStatus
 
-from joeflow_temporal import activities
 from joeflow_temporal.engine import RunMachineTask, WorkflowRef
 from joeflow_temporal.models import Task
+from joeflow_temporal.runtime import activities
 from tests.helpers import describe, history, result, tasks, wait_until
 from tests.testapp import models
 

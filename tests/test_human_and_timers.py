@@ -6,9 +6,9 @@ import pytest
 from django.db import transaction
 from temporalio.client import WorkflowExecutionStatus
 
-from joeflow_temporal import client as engine_client
 from joeflow_temporal.exceptions import TaskNotScheduled, TemporalUnavailable
 from joeflow_temporal.models import Task
+from joeflow_temporal.runtime import client as engine_client
 from tests.helpers import describe, handle, history, parents, result, tasks, wait_until
 from tests.testapp import models
 

@@ -5,7 +5,6 @@ block, a later instance that gets the same primary key (and the same start-task 
 import pytest
 from django.db import connection, transaction
 
-from joeflow_temporal import client as engine_client
 from joeflow_temporal.engine import (
     OpenTask,
     Phase,
@@ -14,6 +13,7 @@ from joeflow_temporal.engine import (
     WorkflowRef,
     names,
 )
+from joeflow_temporal.runtime import client as engine_client
 from tests.helpers import result, tasks, wait_until
 from tests.testapp import models
 

@@ -25,10 +25,10 @@ from django.db import connection, models
 from django.db.migrations.state import ModelState, ProjectState
 from django.utils.dateparse import parse_datetime
 
-from joeflow_temporal import client as engine_client
 from joeflow_temporal.devserver import free_port
 from joeflow_temporal.models import Task, Workflow
 from joeflow_temporal.operations import MoveToJoeflowTemporal
+from joeflow_temporal.runtime import client as engine_client
 from joeflow_temporal.testing import RunningWorker
 from tests.helpers import result, wait_until
 from tests.joeflow_fixture import loading

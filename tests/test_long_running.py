@@ -13,8 +13,8 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus
 
-from joeflow_temporal import client as engine_client
 from joeflow_temporal.models import Task
+from joeflow_temporal.runtime import client as engine_client
 from joeflow_temporal.testing.environment import start_dev_server
 from tests.helpers import history, result, runs_of
 from tests.processes import WorkerProcess, worker_env

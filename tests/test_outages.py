@@ -27,9 +27,9 @@ from django.db import connection
 from django.urls import reverse
 from temporalio.client import Client
 
-from joeflow_temporal import client as engine_client
 from joeflow_temporal.devserver import dev_server_command, free_port
 from joeflow_temporal.models import Task
+from joeflow_temporal.runtime import client as engine_client
 from joeflow_temporal.testing import RunningWorker
 from tests.api_helpers import client_for, instance_url, post, start_url, task_url
 from tests.helpers import describe, result, tasks, wait_until

@@ -9,7 +9,8 @@ is saved.
 import pytest
 from django.urls import reverse
 
-from joeflow_temporal.models import Task, compile_graph
+from joeflow_temporal.models import Task
+from joeflow_temporal.runtime.compile import compile_graph
 from joeflow_temporal.views import TaskViewMixin
 from tests.api_helpers import client_for, instance_url, make_user, post, start_url, task_url
 from tests.helpers import result, wait_until

@@ -17,8 +17,8 @@ from django.test import override_settings
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from joeflow_temporal import client as engine_client
-from joeflow_temporal.engine import EnginePlugin
+from joeflow_temporal.runtime import client as engine_client
+from joeflow_temporal.runtime.worker import engine_plugin
 from tests.helpers import result, wait_until
 from tests.testapp import models
 
@@ -26,7 +26,7 @@ HISTORIES = Path(__file__).parent / "histories"
 
 
 def replay(histories: list[WorkflowHistory]) -> None:
-    replayer = Replayer(workflows=[], plugins=[EnginePlugin()])
+    replayer = Replayer(workflows=[], plugins=[engine_plugin()])
     for history in histories:
         asyncio.run(replayer.replay_workflow(history))
 

@@ -10,10 +10,11 @@ from django.urls import reverse
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.exceptions import ApplicationError
 
-from joeflow_temporal import activities
 from joeflow_temporal.engine import CreateTask, TaskRef, WorkflowRef
 from joeflow_temporal.engine.payloads import ConfirmTask
-from joeflow_temporal.models import Task, compile_graph
+from joeflow_temporal.models import Task
+from joeflow_temporal.runtime import activities, rows
+from joeflow_temporal.runtime.compile import compile_graph
 from joeflow_temporal.tasks import UpdateView
 from tests.api_helpers import client_for, make_user, post, task_url, url
 from tests.helpers import describe, result, tasks, wait_until
@@ -300,7 +301,7 @@ def test_a_rerun_moves_what_the_hook_made_onto_the_failed_row(db, reviewer):
     made.assignees.add(reviewer)
     effect = models.Effect.objects.create(workflow=workflow, task=made, task_name="review")
 
-    activities.move_onto(made, failed_row)
+    rows.move_onto(made, failed_row)
 
     assert not Task.objects.filter(pk=made.pk).exists()
     assert list(failed_row.assignees.all()) == [reviewer]
@@ -322,6 +323,6 @@ def test_a_hook_that_returns_another_tasks_row_is_refused(db):
     start = workflow.task_set.create(name="start", key="start:x", status=Task.SUCCEEDED)
 
     with pytest.raises(ValueError, match="which the engine already has"):
-        activities.hook_row(StealingView(fields=["choice"]), workflow, [start.pk])
+        rows.hook_row(StealingView(fields=["choice"]), workflow, [start.pk])
 
     assert Task.objects.get(pk=start.pk).key == "start:x"

@@ -151,7 +151,7 @@ def test_a_process_killed_between_commit_and_wake_up_loses_nothing(worker, task_
         f"""
         import os, django
         django.setup()
-        from joeflow_temporal import client
+        from joeflow_temporal.runtime import client
         from joeflow_temporal.models import Task
         client.wait_followed = lambda *args: os._exit(9)  # die right after the commit
         Task.objects.get(pk={edit.pk}).complete()

@@ -14,8 +14,8 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus
 
 from joeflow_temporal import tasks as joeflow_tasks
+from joeflow_temporal.runtime.worker import LOCAL_RETRY_THRESHOLD
 from joeflow_temporal.testing.environment import RunningWorker
-from joeflow_temporal.worker import LOCAL_RETRY_THRESHOLD
 from tests.helpers import describe, history, result, tasks, wait_until
 from tests.testapp import models
 

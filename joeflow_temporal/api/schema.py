@@ -9,7 +9,7 @@ from joeflow_temporal.api.filters import workflow_labels
 NODE_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 
-class AutoSchema(SpectacularAutoSchema):
+class EndpointSchema(SpectacularAutoSchema):
     """drf-spectacular's, with the path parameters it cannot infer: labels and node names.
 
     The labels are listed when the document is generated, so they follow the registry.
@@ -48,7 +48,7 @@ def document(**kwargs):
     """
 
     def decorator(method):
-        method.schema = AutoSchema
+        method.schema = EndpointSchema
         return extend_schema(**kwargs)(method)
 
     return decorator

@@ -10,24 +10,26 @@ workflow = "workflows/<str:workflow>/"
 instance = f"{workflow}instances/<int:pk>/"
 
 urlpatterns = [
-    path("", views.APIRootView.as_view(), name="root"),
-    path("workflows/", views.WorkflowListView.as_view(), name="workflow-list"),
-    path(workflow, views.WorkflowDetailView.as_view(), name="workflow-detail"),
-    path(f"{workflow}start/<str:task>/", views.StartView.as_view(), name="workflow-start"),
-    path(f"{workflow}instances/", views.InstanceListView.as_view(), name="instance-list"),
-    path(instance, views.InstanceDetailView.as_view(), name="instance-detail"),
-    path(f"{instance}override/", views.OverrideView.as_view(), name="instance-override"),
-    path(f"{instance}cancel/", views.InstanceCancelView.as_view(), name="instance-cancel"),
-    path("tasks/", views.TaskListView.as_view(), name="task-list"),
-    path("tasks/<int:pk>/", views.TaskDetailView.as_view(), name="task-detail"),
-    path("tasks/<int:pk>/complete/", views.TaskCompleteView.as_view(), name="task-complete"),
-    path("tasks/<int:pk>/rerun/", views.TaskRerunView.as_view(), name="task-rerun"),
-    path("tasks/<int:pk>/cancel/", views.TaskCancelView.as_view(), name="task-cancel"),
-    path("schema/", views.SchemaView.as_view(), name="schema"),
+    path("", views.RootEndpoint.as_view(), name="root"),
+    path("workflows/", views.WorkflowListEndpoint.as_view(), name="workflow-list"),
+    path(workflow, views.WorkflowEndpoint.as_view(), name="workflow-detail"),
+    path(f"{workflow}start/<str:task>/", views.StartEndpoint.as_view(), name="workflow-start"),
+    path(f"{workflow}instances/", views.InstanceListEndpoint.as_view(), name="instance-list"),
+    path(instance, views.InstanceEndpoint.as_view(), name="instance-detail"),
+    path(
+        f"{instance}override/", views.InstanceOverrideEndpoint.as_view(), name="instance-override"
+    ),
+    path(f"{instance}cancel/", views.InstanceCancelEndpoint.as_view(), name="instance-cancel"),
+    path("tasks/", views.TaskListEndpoint.as_view(), name="task-list"),
+    path("tasks/<int:pk>/", views.TaskDetailEndpoint.as_view(), name="task-detail"),
+    path("tasks/<int:pk>/complete/", views.TaskCompleteEndpoint.as_view(), name="task-complete"),
+    path("tasks/<int:pk>/rerun/", views.TaskRerunEndpoint.as_view(), name="task-rerun"),
+    path("tasks/<int:pk>/cancel/", views.TaskCancelEndpoint.as_view(), name="task-cancel"),
+    path("schema/", views.SchemaEndpoint.as_view(), name="schema"),
     path(
         "schema/swagger-ui/",
-        views.SwaggerView.as_view(url_name=f"{app_name}:schema"),
+        views.SwaggerUIEndpoint.as_view(url_name=f"{app_name}:schema"),
         name="swagger-ui",
     ),
-    re_path(r"^(?:workflows|tasks|schema)/", views.NoEndpointView.as_view(), name="no-endpoint"),
+    re_path(r"^(?:workflows|tasks|schema)/", views.NoEndpoint.as_view(), name="no-endpoint"),
 ]

@@ -1,4 +1,7 @@
-"""The API's views: DRF generic views over the workflow classes, their instances and tasks.
+"""The API's endpoints: DRF generic views over the workflow classes, their instances and tasks.
+
+Each class is an ``…Endpoint`` (the base, ``Endpoint``, is a DRF ``GenericAPIView``): the HTML
+pages of the same things are ``joeflow_temporal.views``' ``…View`` s, and no name here is DRF's.
 
 Every view authenticates and checks permissions itself and answers JSON, whatever the project's
 DRF defaults, and translates the domain exceptions in one place (``exceptions.exception_handler``).
@@ -22,7 +25,7 @@ from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from joeflow_temporal import client, refusals
+from joeflow_temporal import refusals
 from joeflow_temporal.api import schema
 from joeflow_temporal.api.exceptions import exception_handler
 from joeflow_temporal.api.filters import InstanceFilter, TaskFilter
@@ -33,7 +36,7 @@ from joeflow_temporal.api.permissions import (
     CanRerun,
     IsAssigneeOrUnassigned,
 )
-from joeflow_temporal.api.schema import AutoSchema
+from joeflow_temporal.api.schema import EndpointSchema
 from joeflow_temporal.api.serializers import (
     CompletedTaskSerializer,
     InstanceSerializer,
@@ -52,9 +55,10 @@ from joeflow_temporal.api.workflows import (
     view_fields,
 )
 from joeflow_temporal.exceptions import InstanceNotRunning, TaskNotScheduled
+from joeflow_temporal.lookups import pk_fits
 from joeflow_temporal.models import Task, Workflow
 from joeflow_temporal.registry import get_workflows
-from joeflow_temporal.views import pk_fits
+from joeflow_temporal.runtime import client
 
 
 class Protected:
@@ -104,14 +108,14 @@ def browser_opens_page(request) -> bool:
     return request.method in SAFE_METHODS and preferred == "text/html"
 
 
-class APIView(Protected, generics.GenericAPIView):
+class Endpoint(Protected, generics.GenericAPIView):
     """The API's own policy: JSON in and out, errors translated in one place."""
 
     parser_classes = [JSONParser]
     renderer_classes = [JSONRenderer]
     filter_backends = []
     pagination_class = None
-    schema = AutoSchema()
+    schema = EndpointSchema()
 
     def get_exception_handler(self):
         return exception_handler
@@ -159,7 +163,7 @@ class WorkflowClassMixin:
 # The root
 
 
-class APIRootView(APIView):
+class RootEndpoint(Endpoint):
     """The API's entry point: its endpoints by name, as absolute URLs (as DRF's API root)."""
 
     ENDPOINTS = {
@@ -191,7 +195,7 @@ class APIRootView(APIView):
 # Workflow types
 
 
-class WorkflowListView(APIView, generics.ListAPIView):
+class WorkflowListEndpoint(Endpoint, generics.ListAPIView):
     """The registered workflow types and their graphs: what can be started, and how."""
 
     serializer_class = WorkflowTypeSerializer
@@ -204,7 +208,7 @@ class WorkflowListView(APIView, generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
-class WorkflowDetailView(WorkflowClassMixin, APIView, generics.RetrieveAPIView):
+class WorkflowEndpoint(WorkflowClassMixin, Endpoint, generics.RetrieveAPIView):
     """One workflow type and its graph."""
 
     serializer_class = WorkflowTypeSerializer
@@ -217,7 +221,7 @@ class WorkflowDetailView(WorkflowClassMixin, APIView, generics.RetrieveAPIView):
         return super().get(request, *args, **kwargs)
 
 
-class StartView(WorkflowClassMixin, APIView):
+class StartEndpoint(WorkflowClassMixin, Endpoint):
     """Create an instance through one of its start views and start its Temporal execution.
 
     The row, its start task and the start of the execution share one transaction: if Temporal
@@ -260,7 +264,7 @@ class StartView(WorkflowClassMixin, APIView):
 # Instances
 
 
-class InstanceListView(WorkflowClassMixin, APIView, generics.ListAPIView):
+class InstanceListEndpoint(WorkflowClassMixin, Endpoint, generics.ListAPIView):
     """The instances of one workflow type, newest first, with their tasks."""
 
     serializer_class = InstanceSerializer
@@ -272,7 +276,7 @@ class InstanceListView(WorkflowClassMixin, APIView, generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
-class InstanceDetailView(WorkflowClassMixin, APIView, generics.RetrieveAPIView):
+class InstanceEndpoint(WorkflowClassMixin, Endpoint, generics.RetrieveAPIView):
     """One instance: its fields, its tasks, and whether the engine is done with it."""
 
     serializer_class = InstanceSerializer
@@ -282,7 +286,7 @@ class InstanceDetailView(WorkflowClassMixin, APIView, generics.RetrieveAPIView):
         return super().get(request, *args, **kwargs)
 
 
-class InstanceActionView(WorkflowClassMixin, APIView):
+class InstanceActionEndpoint(WorkflowClassMixin, Endpoint):
     """An action on a running instance; answers the instance as it is afterwards."""
 
     serializer_class = InstanceSerializer
@@ -300,7 +304,7 @@ class InstanceActionView(WorkflowClassMixin, APIView):
         return Response(self.get_serializer(self.get_queryset().get(pk=instance.pk)).data)
 
 
-class OverrideView(InstanceActionView):
+class InstanceOverrideEndpoint(InstanceActionEndpoint):
     """Change fields; cancel the open tasks and start the chosen ones, or end the instance, when
     the body says so (permission ``override``)."""
 
@@ -325,7 +329,7 @@ class OverrideView(InstanceActionView):
         return self.respond(instance)
 
 
-class InstanceCancelView(InstanceActionView):
+class InstanceCancelEndpoint(InstanceActionEndpoint):
     """Cancel every open task and end the instance (permission ``cancel``)."""
 
     permission_classes = [IsAuthenticated, CanCancel]
@@ -346,7 +350,7 @@ class InstanceCancelView(InstanceActionView):
 # Tasks
 
 
-class TaskListView(APIView, generics.ListAPIView):
+class TaskListEndpoint(Endpoint, generics.ListAPIView):
     """The inbox: tasks assigned to the user or to nobody (superusers: all), newest first."""
 
     serializer_class = TaskSerializer
@@ -363,7 +367,7 @@ class TaskListView(APIView, generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
-class TaskView(APIView):
+class TaskEndpoint(Endpoint):
     """Any task by id: the inbox hides others' tasks, but acting on one must say 403, not 404."""
 
     serializer_class = TaskDetailSerializer
@@ -380,7 +384,7 @@ class TaskView(APIView):
         return ContentType.objects.get_for_id(content_type).model_class() if content_type else None
 
 
-class TaskDetailView(TaskView, generics.RetrieveAPIView):
+class TaskDetailEndpoint(TaskEndpoint, generics.RetrieveAPIView):
     """One task, with the fields its view edits."""
 
     @schema.document(responses={200: TaskDetailSerializer, **schema.errors(404)})
@@ -388,7 +392,7 @@ class TaskDetailView(TaskView, generics.RetrieveAPIView):
         return super().get(request, *args, **kwargs)
 
 
-class TaskCompleteView(TaskView):
+class TaskCompleteEndpoint(TaskEndpoint):
     """Complete a human task: validate as its view's form, save, mark done, signal; one commit.
 
     ``Task.completing`` locks the row, so of two concurrent completions one wins and the other
@@ -426,7 +430,7 @@ def following(task: Task) -> list[Task]:
     return list(task.child_task_set.select_related("content_type").order_by("pk"))
 
 
-class TaskRerunView(TaskView):
+class TaskRerunEndpoint(TaskEndpoint):
     """Run a failed task again, reusing its row (permission ``rerun``)."""
 
     permission_classes = [IsAuthenticated, CanRerun]
@@ -443,7 +447,7 @@ class TaskRerunView(TaskView):
         return self.respond(task)
 
 
-class TaskCancelView(TaskView):
+class TaskCancelEndpoint(TaskEndpoint):
     """Cancel a scheduled or failed task: its branch ends there (permission ``cancel``)."""
 
     permission_classes = [IsAuthenticated, CanCancel]
@@ -460,7 +464,7 @@ class TaskCancelView(TaskView):
         return self.respond(task)
 
 
-class NoEndpointView(APIView):
+class NoEndpoint(Endpoint):
     """Any other path under the API's own prefixes: a JSON 404 like the endpoints' own.
 
     Without it, an id that is not a number (``tasks/abc/``) or a label with a slash would fall
@@ -479,9 +483,9 @@ class NoEndpointView(APIView):
 # No ReDoc page: drf-spectacular's loads web fonts from Google, and nothing may come from a CDN.
 
 
-class SchemaView(Protected, SpectacularAPIView):
+class SchemaEndpoint(Protected, SpectacularAPIView):
     schema = None
 
 
-class SwaggerView(Protected, SpectacularSwaggerView):
+class SwaggerUIEndpoint(Protected, SpectacularSwaggerView):
     schema = None

@@ -2,7 +2,10 @@
 
 Everything in this package imports only the standard library, ``temporalio`` and ``pydantic``,
 so the walker runs inside Temporal's workflow sandbox unmodified and a worker never needs Django
-to replay history. The Django side (``joeflow_temporal.activities``) does all the I/O.
+to replay history. The Django side (``joeflow_temporal.runtime``) does all the I/O.
+
+This module re-exports the data only (names, spec, state, payloads); the walker and the plugin
+are imported from their modules (``engine.walker``, ``engine.plugin``).
 """
 
 from joeflow_temporal.engine import names
@@ -17,13 +20,11 @@ from joeflow_temporal.engine.payloads import (
     WalkerInput,
     WorkflowRef,
 )
-from joeflow_temporal.engine.plugin import EnginePlugin
 from joeflow_temporal.engine.spec import Graph, Node
 from joeflow_temporal.engine.state import OpenTask, Phase, WalkerState
 
 __all__ = [
     "CreateTask",
-    "EnginePlugin",
     "Graph",
     "MachineOutcome",
     "Node",

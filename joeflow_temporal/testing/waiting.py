@@ -8,9 +8,9 @@ from django.db.transaction import TransactionManagementError
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
-from joeflow_temporal import client as engine_client
 from joeflow_temporal import conf
 from joeflow_temporal.engine import names
+from joeflow_temporal.runtime import client as engine_client
 
 POLL_INTERVAL = 0.05
 """Seconds between two looks at the engine."""

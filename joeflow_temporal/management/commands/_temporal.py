@@ -4,7 +4,7 @@ import traceback
 
 from django.core.management.base import BaseCommand
 
-from joeflow_temporal.client import exit_process
+from joeflow_temporal.runtime.client import exit_process
 
 
 class TemporalCommand(BaseCommand):

@@ -4,10 +4,10 @@ import signal
 from django.core.management.base import CommandError
 
 from joeflow_temporal import conf
-from joeflow_temporal.client import connect
 from joeflow_temporal.management.commands._temporal import TemporalCommand
 from joeflow_temporal.registry import get_workflows
-from joeflow_temporal.worker import running_worker
+from joeflow_temporal.runtime.client import connect
+from joeflow_temporal.runtime.worker import running_worker
 
 
 class Command(TemporalCommand):

@@ -9,18 +9,16 @@ instead (``failed``, logged once at ERROR), so no retry loop hides a step the en
 
 import contextvars
 import functools
-import inspect
 import logging
 import threading
 import time
-from collections.abc import Iterable
 from contextlib import contextmanager
 
 from django.apps import apps
-from django.db import InterfaceError, OperationalError, close_old_connections, transaction
+from django.db import close_old_connections, transaction
 from django.utils import timezone
 from temporalio import activity
-from temporalio.exceptions import ApplicationError, CancelledError
+from temporalio.exceptions import ApplicationError
 
 from joeflow_temporal.contrib.reversion import with_reversion
 from joeflow_temporal.engine import names
@@ -34,14 +32,13 @@ from joeflow_temporal.engine.payloads import (
     TaskRef,
     WorkflowRef,
 )
-from joeflow_temporal.models import NEW_KEY_PREFIX, Task, Workflow
+from joeflow_temporal.exceptions import RETRIED
+from joeflow_temporal.models import Task, Workflow
+from joeflow_temporal.runtime.machine import TaskRaised, run_method
+from joeflow_temporal.runtime.rows import human_task_or_failure, new_task
 
 logger = logging.getLogger(__name__)
 
-
-RETRIED = (OperationalError, InterfaceError, CancelledError)
-"""What is never a task's failure: a database outage, or the activity canceled (its worker
-stopping, its heartbeat lost). Raised on, so that Temporal runs the activity again."""
 
 ANSWERS = frozenset({"NotCommittedYet", "NeverCommitted"})
 """Types of the ``ApplicationError`` s that answer the walker (a commit is not visible yet, or
@@ -128,63 +125,6 @@ def create_task(request: CreateTask) -> int:
     return task.pk
 
 
-def new_task(workflow: Workflow, request: CreateTask) -> Task:
-    node = dict(workflow.get_nodes()).get(request.name)
-    if request.type == Task.HUMAN and hasattr(node, "create_task"):
-        return adopt(hook_row(node, workflow, request.parent_ids), workflow, request)
-    return Task.objects.create(
-        _workflow_id=workflow.pk,
-        key=request.key,
-        name=request.name,
-        type=request.type,
-        content_type=workflow.get_content_type(),
-    )
-
-
-def hook_row(node, workflow: Workflow, parent_ids: list[int]) -> Task:
-    """The row a human task's ``create_task(workflow, prev_task)`` hook made, checked.
-
-    Raises:
-        TypeError, ValueError: it returned no Task, a Task of another instance, or one the
-            engine has already adopted (another task's row).
-        Whatever the hook raises.
-    """
-    prev_task = Task.objects.filter(pk__in=parent_ids).first()
-    task = node.create_task(workflow, prev_task)
-    if not isinstance(task, Task):
-        raise TypeError(
-            f"{node.name}.create_task() returned {task!r}; it must return a Task, e.g. "
-            "workflow.task_set.create(name=self.name, type=self.type, workflow=workflow)."
-        )
-    if task._workflow_id not in (None, workflow.pk):
-        raise ValueError(
-            f"{node.name}.create_task() returned task {task.pk} of another instance "
-            f"({task._workflow_id}, not {workflow.pk})."
-        )
-    if task.pk is not None and not task.key.startswith(NEW_KEY_PREFIX):
-        raise ValueError(
-            f"{node.name}.create_task() returned task {task.pk} ({task.name}), which the engine "
-            "already has; it must return a new Task."
-        )
-    return task
-
-
-def adopt(task: Task, workflow: Workflow, request: CreateTask) -> Task:
-    """Make the row a ``create_task`` hook returned the walker's task: its key, saved.
-
-    The hook may return the row as joeflow's docs write it (``workflow.task_set.create(name=...,
-    type=..., workflow=workflow)``, saved, with a placeholder key) or unsaved; the caller adds
-    the parents.
-    """
-    task.workflow = workflow
-    task.key = request.key
-    if task.pk is None:
-        task.save()
-    else:
-        task.save(update_fields=["key", "content_type"])
-    return task
-
-
 @db_activity(names.CREATE_HUMAN_TASK)
 def create_human_task(request: CreateTask) -> CreatedTask:
     """Create a human task's row (or find the one a previous attempt made), from its view's hook.
@@ -202,117 +142,6 @@ def create_human_task(request: CreateTask) -> CreatedTask:
             task = human_task_or_failure(workflow, request)
             task.parent_task_set.add(*request.parent_ids)
     return CreatedTask(task_id=task.pk, status=task.status)
-
-
-def human_task_or_failure(workflow: Workflow, request: CreateTask) -> Task:
-    """The human task's new row, or a failed one that says why it could not be made."""
-    try:
-        with transaction.atomic():  # a savepoint: a failing hook's writes are rolled back
-            existing_node(workflow, request.name)
-            return new_task(workflow, request)
-    except RETRIED:
-        raise
-    except Exception as error:
-        task = Task(
-            _workflow_id=workflow.pk,
-            key=request.key,
-            name=request.name,
-            type=request.type,
-            content_type=workflow.get_content_type(),
-        )
-        task.fail(error)
-        return task
-
-
-def existing_node(workflow: Workflow, name: str):
-    """The node ``name`` of the instance's class; ``LookupError`` if a deploy removed it."""
-    node = dict(workflow.get_nodes()).get(name)
-    if node is None:
-        raise LookupError(
-            f"{type(workflow).__name__} has no task {name!r} any more; "
-            "override the instance to move it on."
-        )
-    return node
-
-
-def reopen_human_task(task: Task) -> bool:
-    """Call a failed human task's ``create_task`` hook again, for ``Task.rerun``: whether it
-    made the row (the caller then opens ``task``).
-
-    The hook runs in a savepoint. What its row holds moves onto ``task``, which keeps its id,
-    key and parents: the fields the engine does not own, the many-to-many relations (assignees)
-    and the rows that point at the hook's row; the hook's row is then deleted. A hook that fails
-    again leaves nothing behind but the new failure, recorded on ``task``.
-
-    Raises:
-        OperationalError, InterfaceError: the database is away; nothing was written.
-    """
-    workflow = task.workflow
-    parent_ids = list(task.parent_task_set.values_list("pk", flat=True))
-    try:
-        with transaction.atomic():
-            node = existing_node(workflow, task.name)
-            if hasattr(node, "create_task"):
-                move_onto(hook_row(node, workflow, parent_ids), task)
-    except RETRIED:
-        raise
-    except Exception as error:
-        task.fail(error)
-        return False
-    return True
-
-
-ENGINE_FIELDS = frozenset(
-    {
-        "id",
-        "_workflow",
-        "content_type",
-        "name",
-        "key",
-        "type",
-        "status",
-        "created",
-        "modified",
-        "completed",
-        "completed_by_user",
-        "exception",
-        "stacktrace",
-        "next_tasks",
-    }
-)
-"""Task fields the engine owns: a hook's row never brings them onto a reopened task."""
-
-
-def move_onto(row: Task, task: Task) -> None:
-    """Give ``task`` what a ``create_task`` hook put on its ``row``, then delete ``row``."""
-    fields = [f for f in Task._meta.concrete_fields if f.name not in ENGINE_FIELDS]
-    for field in fields:
-        setattr(task, field.attname, getattr(row, field.attname))
-    if fields:
-        task.save(update_fields=[field.name for field in fields])
-    if row.pk is None:
-        return
-    for field in Task._meta.many_to_many:
-        if field.name != "parent_task_set":
-            getattr(task, field.name).set(getattr(row, field.name).all())
-    for relation in pointing_at_tasks():
-        relation.related_model._base_manager.filter(**{relation.field.name: row}).update(
-            **{relation.field.name: task}
-        )
-    row.delete()
-
-
-def pointing_at_tasks() -> list:
-    """The foreign keys of other models to Task (also with ``related_name="+"``), but those of
-    many-to-many tables, whose rows ``move_onto`` copies with the relation."""
-    return [
-        field
-        for field in Task._meta.get_fields(include_hidden=True)
-        if field.auto_created
-        and not field.concrete
-        and (field.one_to_many or field.one_to_one)
-        and not field.related_model._meta.auto_created
-    ]
 
 
 CONFIRM_FIRST_PAUSE = 0.01
@@ -350,10 +179,6 @@ def task_status(ref: TaskRef, key: str | None = None) -> str | None:
     if key is not None:
         rows = rows.filter(key=key)
     return rows.values_list("status", flat=True).first()
-
-
-class TaskRaised(Exception):
-    """A machine task's own exception, carried out of its transaction so that it rolls back."""
 
 
 @db_activity(names.RUN_MACHINE_TASK)
@@ -446,53 +271,6 @@ ACTIVITIES = [
     cancel_tasks,
     finish_workflow,
 ]
-
-
-def run_method(workflow: Workflow, task: Task, node_names: list[str]):
-    """The method's result and the next tasks it chose; whatever goes wrong here but a database
-    outage or the activity's cancellation (which Temporal retries) is the task's own failure,
-    raised as ``TaskRaised``."""
-    try:
-        result = call_machine_task(workflow, task)
-        return result, interpret_result(result, task.name, node_names)
-    except RETRIED:
-        raise
-    except Exception as error:
-        raise TaskRaised from error
-
-
-def call_machine_task(workflow: Workflow, task: Task):
-    method = getattr(workflow, task.name, None)
-    if not callable(method):
-        raise LookupError(
-            f"{type(workflow).__name__} has no task {task.name!r} any more; "
-            "override the instance to move it on."
-        )
-    if inspect.signature(method).parameters:
-        return method(task)
-    return method()
-
-
-def interpret_result(result, task_name: str, node_names: list[str]) -> list[str] | None:
-    """Names of the next tasks a method chose, or None to follow every outgoing edge."""
-    if isinstance(result, (str, bytes)) or not isinstance(result, Iterable):
-        return None
-    if inspect.isgenerator(result):
-        raise TypeError(f"Task {task_name!r} must not be a generator; return a list of tasks.")
-    chosen = [node_name(item) for item in result]
-    unknown = [name for name in chosen if name not in node_names]
-    if unknown:
-        raise ValueError(
-            f"Task {task_name!r} returned {', '.join(map(repr, unknown))}, "
-            f"which is not a task of this workflow ({', '.join(node_names)})."
-        )
-    return chosen
-
-
-def node_name(item) -> str:
-    if isinstance(item, str):
-        return item
-    return getattr(item, "name", None) or getattr(item, "__name__", repr(item))
 
 
 class Heartbeats:

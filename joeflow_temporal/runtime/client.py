@@ -35,7 +35,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RetryConfig, RPCError, RPCStatusCode
 
 from joeflow_temporal import conf
-from joeflow_temporal.engine import EnginePlugin, WalkerInput, WalkerState, WorkflowRef, names
+from joeflow_temporal.engine import WalkerConfig, WalkerInput, WalkerState, WorkflowRef, names
 from joeflow_temporal.exceptions import (
     ExecutionIdTaken,
     InstanceNotRunning,
@@ -52,10 +52,24 @@ UNREACHABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCSt
 
 
 async def connect(address: str, namespace: str, *, fail_fast: bool = False) -> Client:
-    """Connect with the engine's converter, and register the search attribute if missing."""
+    """Connect with the full plugin (``runtime.worker.engine_plugin()``: converter, walker,
+    activities), and register the search attribute on the namespace if it is missing.
+
+    Args:
+        address: ``host:port`` of the Temporal frontend.
+        namespace: the Temporal namespace.
+        fail_fast: give up after about 3 seconds (a request waits) instead of retrying.
+
+    Raises:
+        RuntimeError: the connection failed.
+        RPCError: the search attribute could not be listed or added.
+    """
+    # Imported here: ``models`` imports this module, and the worker's activities import ``models``.
+    from joeflow_temporal.runtime.worker import engine_plugin
+
     retry = RetryConfig(max_retries=2, max_elapsed_time_millis=3000) if fail_fast else None
     client = await Client.connect(
-        address, namespace=namespace, plugins=[EnginePlugin()], retry_config=retry
+        address, namespace=namespace, plugins=[engine_plugin()], retry_config=retry
     )
     await ensure_search_attribute(client)
     return client
@@ -173,8 +187,21 @@ def _call(make_call):
     return run(call(), timeout=3 * rpc_timeout.total_seconds() + 5)
 
 
-def start_workflow(workflow, start_task, config, state: WalkerState | None = None) -> None:
-    """Start the instance's execution at ``start_task`` (or, given ``state``, at its open tasks).
+def walker_config() -> WalkerConfig:
+    """The settings the walker needs, read now (each execution keeps the ones it started with)."""
+    return WalkerConfig(
+        poll_interval=conf.get("JOEFLOW_TEMPORAL_POLL_INTERVAL"),
+        poll_max_interval=conf.get("JOEFLOW_TEMPORAL_POLL_MAX_INTERVAL"),
+        task_timeout=conf.get("JOEFLOW_TEMPORAL_TASK_TIMEOUT"),
+        heartbeat_timeout=conf.get("JOEFLOW_TEMPORAL_HEARTBEAT_TIMEOUT"),
+        confirm_timeout=conf.get("JOEFLOW_TEMPORAL_CONFIRM_TIMEOUT"),
+        local_activities=conf.get("JOEFLOW_TEMPORAL_LOCAL_ACTIVITIES"),
+    )
+
+
+def start_workflow(workflow, start_task, state: WalkerState | None = None) -> None:
+    """Start the instance's execution at ``start_task`` (or, given ``state``, at its open tasks),
+    with the class's graph (``get_graph_spec()``) and the settings of ``walker_config()``.
 
     A running execution with the instance's id is replaced when it was started for these very
     rows (an import run again) or never confirmed its start (a start that rolled back, whose
@@ -191,7 +218,7 @@ def start_workflow(workflow, start_task, config, state: WalkerState | None = Non
         start_task_id=start_task.pk,
         start_node=start_task.name,
         start_task_key=start_task.key,
-        config=config,
+        config=walker_config(),
         state=state,
     )
     task_queue = conf.get("JOEFLOW_TEMPORAL_TASK_QUEUE")

@@ -1,8 +1,13 @@
-"""Worker assembly: the walker (from the client's engine plugin) plus the Django activities."""
+"""The full Temporal plugin (the engine's plus the Django activities) and a running worker.
+
+``engine_plugin()`` is the one place the configuration is assembled: the client (and so every
+worker made from it), the replayer of the stored histories and the test environment all take it.
+"""
 
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from functools import cache
 
 from temporalio import activity
 from temporalio.client import Client
@@ -15,7 +20,8 @@ from temporalio.worker import (
 )
 
 from joeflow_temporal import conf
-from joeflow_temporal.activities import ACTIVITIES
+from joeflow_temporal.engine.plugin import EnginePlugin
+from joeflow_temporal.runtime.activities import ACTIVITIES
 
 GRACEFUL_SHUTDOWN = timedelta(seconds=10)
 LOCAL_RETRY_THRESHOLD = timedelta(minutes=1)
@@ -56,6 +62,13 @@ class _HandOverOnStop(ActivityInboundInterceptor):
             ) from error
 
 
+@cache
+def engine_plugin() -> EnginePlugin:
+    """The engine's plugin with the Django activities and ``HandOverRetriesOnStop``: the pydantic
+    converter, the sandbox's passthrough, the walker workflow and every activity it calls."""
+    return EnginePlugin(activities=ACTIVITIES, interceptors=[HandOverRetriesOnStop()])
+
+
 @asynccontextmanager
 async def running_worker(
     client: Client,
@@ -63,10 +76,19 @@ async def running_worker(
     max_concurrent_activities: int = 20,
     **worker_options,
 ):
-    """Run a worker while the block runs; the client must come from ``client.connect``.
+    """Run a worker while the block runs, until it exits.
 
-    Activities run on a thread pool (they use the Django ORM, which is synchronous).
-    ``worker_options`` go to ``temporalio.worker.Worker`` (tests make nondeterminism fatal).
+    Args:
+        client: a client from ``runtime.client.connect`` (or ``get_client``): its plugin
+            (``engine_plugin()``) gives the worker the walker and the activities.
+        task_queue: the queue to serve; ``JOEFLOW_TEMPORAL_TASK_QUEUE`` if None.
+        max_concurrent_activities: the size of the activities' thread pool (they use the
+            Django ORM, which is synchronous).
+        worker_options: more arguments of ``temporalio.worker.Worker`` (tests make
+            nondeterminism fatal).
+
+    Yields:
+        The running ``temporalio.worker.Worker``.
     """
     with ThreadPoolExecutor(
         max_workers=max_concurrent_activities, thread_name_prefix="joeflow-activity"
@@ -74,11 +96,9 @@ async def running_worker(
         worker = Worker(
             client,
             task_queue=task_queue or conf.get("JOEFLOW_TEMPORAL_TASK_QUEUE"),
-            activities=ACTIVITIES,
             activity_executor=executor,
             max_concurrent_activities=max_concurrent_activities,
             graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
-            interceptors=[HandOverRetriesOnStop()],
             **worker_options,
         )
         async with worker:

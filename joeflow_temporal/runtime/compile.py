@@ -1,0 +1,47 @@
+"""A workflow class compiled into the ``Graph`` the walker walks (its tasks and edges as data).
+
+The walker never sees a Django class: each instance's execution gets this spec in its input
+(and an override the class's current one), so a worker replays without the class's code.
+"""
+
+from functools import cache
+
+from joeflow_temporal.engine import Graph, Node
+from joeflow_temporal.typing import MACHINE
+
+
+@cache
+def compile_graph(cls) -> Graph:
+    """The class's nodes (``get_nodes()``) and ``edges`` as a ``Graph``; cached per class.
+
+    Args:
+        cls: a ``Workflow`` subclass with edges.
+
+    Raises:
+        TypeError: an edge names something that is no task (system check E001 reports it).
+    """
+    nodes = {}
+    for name, obj in cls.get_nodes():
+        kind = getattr(obj, "node_kind", "method")
+        nodes[name] = Node(
+            name=name,
+            type=getattr(obj, "type", MACHINE),
+            kind=kind,
+            wait=getattr(obj, "duration", None) if kind == "wait" else None,
+            join=tuple(sorted(getattr(obj, "parents", ()))) if kind == "join" else (),
+            local_activity=bool(getattr(obj, "local_activity", False)),
+        )
+    edges = tuple((node_name(start), node_name(end)) for start, end in cls.edges)
+    return Graph(label=cls._meta.label_lower, nodes=nodes, edges=edges)
+
+
+def node_name(node) -> str:
+    """The name of a task object or method in ``edges``.
+
+    Raises:
+        TypeError: it has none: it is no task of the workflow.
+    """
+    name = getattr(node, "name", None) or getattr(node, "__name__", None)
+    if not name:
+        raise TypeError(f"{node!r} in edges is not a task of the workflow.")
+    return name
