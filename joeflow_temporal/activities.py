@@ -34,6 +34,7 @@ from joeflow_temporal.engine.payloads import (
     TaskRef,
     WorkflowRef,
 )
+from joeflow_temporal.engine.spec import TaskStatus
 from joeflow_temporal.models import NEW_KEY_PREFIX, Task, Workflow
 
 logger = logging.getLogger(__name__)
@@ -201,7 +202,7 @@ def create_human_task(request: CreateTask) -> CreatedTask:
         if task is None:
             task = human_task_or_failure(workflow, request)
             task.parent_task_set.add(*request.parent_ids)
-    return CreatedTask(task_id=task.pk, status=task.status)
+    return CreatedTask(task_id=task.pk, status=TaskStatus(task.status))
 
 
 def human_task_or_failure(workflow: Workflow, request: CreateTask) -> Task:
@@ -382,7 +383,7 @@ def record_failure(request: RunMachineTask, error: BaseException) -> MachineOutc
         if task.status != Task.SCHEDULED:
             return recorded_outcome(task)  # canceled meanwhile, or the error came after the commit
         task.fail(error)
-    return MachineOutcome(status="failed", task_id=task.pk)
+    return MachineOutcome(status=TaskStatus.FAILED, task_id=task.pk)
 
 
 def run_and_record(request: RunMachineTask) -> MachineOutcome:
@@ -396,17 +397,19 @@ def run_and_record(request: RunMachineTask) -> MachineOutcome:
         if result is False:
             return MachineOutcome(status="not_ready", task_id=task.pk)
         task.finish(next_tasks=next_tasks)
-        return MachineOutcome(status="succeeded", next_tasks=next_tasks, task_id=task.pk)
+        return MachineOutcome(status=TaskStatus.SUCCEEDED, next_tasks=next_tasks, task_id=task.pk)
 
 
 def recorded_outcome(task: Task) -> MachineOutcome:
     """The outcome of a run that committed before (a retry whose first attempt's answer was
     lost with its worker: succeeded or failed), or of a task canceled meanwhile."""
     if task.status == Task.SUCCEEDED:
-        return MachineOutcome(status="succeeded", next_tasks=task.next_tasks, task_id=task.pk)
+        return MachineOutcome(
+            status=TaskStatus.SUCCEEDED, next_tasks=task.next_tasks, task_id=task.pk
+        )
     if task.status == Task.FAILED:
-        return MachineOutcome(status="failed", task_id=task.pk)
-    return MachineOutcome(status="canceled", task_id=task.pk)
+        return MachineOutcome(status=TaskStatus.FAILED, task_id=task.pk)
+    return MachineOutcome(status=TaskStatus.CANCELED, task_id=task.pk)
 
 
 def locked_machine_task(request: RunMachineTask) -> tuple[Task, Workflow | None]:

@@ -33,6 +33,8 @@ from django.utils.dateparse import parse_datetime
 
 from joeflow_temporal import client
 from joeflow_temporal.engine import OpenTask, Phase, WalkerState
+from joeflow_temporal.engine.spec import START_KINDS, NodeKind
+from joeflow_temporal.engine.walker import PHASE_OF_KIND
 from joeflow_temporal.models import Task, Workflow
 
 WORKFLOW_TABLE = "joeflow_workflow"
@@ -452,16 +454,14 @@ class JoeflowImport:
         return self.connection.ops.quote_name(name)
 
 
-def open_phase(task: JoeflowTask, kind: str) -> Phase | None:
-    """The walker phase of an open joeflow task on a node of this kind (None: impossible)."""
+def open_phase(task: JoeflowTask, kind: NodeKind) -> Phase | None:
+    """The walker phase of an open joeflow task on a node of this kind (None: impossible:
+    joeflow fails only methods, and finishes a start task as it starts the instance)."""
     if task.status == Task.FAILED:
-        return Phase.FAILED if kind == "method" else None
-    return {
-        "method": Phase.RUN,
-        "view": Phase.HUMAN,
-        "wait": Phase.WAIT,
-        "join": Phase.JOIN,
-    }.get(kind)
+        return Phase.FAILED if kind == NodeKind.METHOD else None
+    if kind in START_KINDS:
+        return None
+    return PHASE_OF_KIND[kind]
 
 
 def aware(value) -> datetime | None:

@@ -26,8 +26,8 @@ from joeflow_temporal.engine import (
     WalkerConfig,
     names,
 )
+from joeflow_temporal.engine.spec import NodeKind, TaskStatus, TaskType
 from joeflow_temporal.exceptions import TaskNotScheduled
-from joeflow_temporal.typing import HUMAN, MACHINE
 
 __all__ = ["Task", "Workflow", "get_workflow", "get_workflows"]
 
@@ -57,7 +57,7 @@ class WorkflowBase(ModelBase):
 def name_callable(value, name: str, klass) -> None:
     try:
         value.name = name
-        value.type = getattr(value, "type", MACHINE)
+        value.type = getattr(value, "type", TaskType.MACHINE)
         value.workflow_cls = klass
     except (AttributeError, TypeError):
         pass  # a builtin takes no attributes: named by __name__, and checks report a mismatch
@@ -396,7 +396,7 @@ def get_workflow(name: str) -> type[Workflow] | None:
 
 
 def is_human(node) -> bool:
-    return getattr(node, "type", None) == HUMAN
+    return getattr(node, "type", None) == TaskType.HUMAN
 
 
 def node_name(node) -> str:
@@ -410,13 +410,13 @@ def node_name(node) -> str:
 def compile_graph(cls: type[Workflow]) -> Graph:
     nodes = {}
     for name, obj in cls.get_nodes():
-        kind = getattr(obj, "node_kind", "method")
+        kind = getattr(obj, "node_kind", NodeKind.METHOD)
         nodes[name] = Node(
             name=name,
-            type=getattr(obj, "type", MACHINE),
+            type=getattr(obj, "type", TaskType.MACHINE),
             kind=kind,
-            wait=getattr(obj, "duration", None) if kind == "wait" else None,
-            join=tuple(sorted(getattr(obj, "parents", ()))) if kind == "join" else (),
+            wait=getattr(obj, "duration", None) if kind == NodeKind.WAIT else None,
+            join=tuple(sorted(getattr(obj, "parents", ()))) if kind == NodeKind.JOIN else (),
             local_activity=bool(getattr(obj, "local_activity", False)),
         )
     edges = tuple((node_name(start), node_name(end)) for start, end in cls.edges)
@@ -523,20 +523,17 @@ class Task(models.Model):
     in joeflow: ``content_type`` comes from the instance and ``key`` is a unique placeholder.
     """
 
-    HUMAN = HUMAN
-    MACHINE = MACHINE
-    TYPES = [(HUMAN, "human"), (MACHINE, "machine")]
+    HUMAN = TaskType.HUMAN
+    MACHINE = TaskType.MACHINE
+    TYPES = [(type.value, type.value) for type in TaskType]
+    """``type``'s choices: the engine's ``TaskType`` values, labelled as in joeflow."""
 
-    SCHEDULED = "scheduled"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELED = "canceled"
-    STATUSES = [
-        (SCHEDULED, "scheduled"),
-        (SUCCEEDED, "succeeded"),
-        (FAILED, "failed"),
-        (CANCELED, "canceled"),
-    ]
+    SCHEDULED = TaskStatus.SCHEDULED
+    SUCCEEDED = TaskStatus.SUCCEEDED
+    FAILED = TaskStatus.FAILED
+    CANCELED = TaskStatus.CANCELED
+    STATUSES = [(status.value, status.value) for status in TaskStatus]
+    """``status``'s choices: the engine's ``TaskStatus`` values, labelled as in joeflow."""
 
     _workflow = models.ForeignKey(
         Workflow, on_delete=models.CASCADE, related_name="task_set", db_column="workflow_id"
@@ -547,7 +544,7 @@ class Task(models.Model):
     name = models.CharField(max_length=255, db_index=True)
     key = models.CharField(max_length=255, editable=False, default=new_key)
     type = models.CharField(max_length=50, choices=TYPES, editable=False)
-    status = models.CharField(max_length=50, choices=STATUSES, default=SCHEDULED)
+    status = models.CharField(max_length=50, choices=STATUSES, default=SCHEDULED.value)
     parent_task_set = models.ManyToManyField(
         "self", related_name="child_task_set", editable=False, symmetrical=False
     )

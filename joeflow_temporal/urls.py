@@ -5,6 +5,8 @@ import logging
 from django.urls import path
 from django.utils.module_loading import import_string
 
+from joeflow_temporal.engine.spec import NodeKind
+
 logger = logging.getLogger(__name__)
 
 PAGE_NAMES = ("detail", "override")
@@ -49,7 +51,7 @@ def task_urlpattern(workflow_class, name: str, node):
             attributes for, or the pattern does not parse (compiled here, not on a request).
     """
     view = type(node).as_view(**{**node._initkwargs, "model": workflow_class, "name": name})
-    route = f"{name}/" if node.node_kind == "start_view" else f"{name}/<int:pk>/"
+    route = f"{name}/" if node.node_kind == NodeKind.START_VIEW else f"{name}/<int:pk>/"
     pattern = path(route + node.path, view, name=name)
     pattern.pattern.regex  # noqa: B018  (compiles the route)
     return pattern

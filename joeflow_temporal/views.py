@@ -25,6 +25,7 @@ from django.views import generic
 
 from joeflow_temporal import client, refusals
 from joeflow_temporal.contrib.reversion import RevisionMixin
+from joeflow_temporal.engine.spec import NodeKind, TaskType
 from joeflow_temporal.exceptions import (
     InstanceNotRunning,
     Refused,
@@ -102,8 +103,8 @@ def refused_page(request, refused: Refused, instance=None, **context):
 class TaskViewMixin(WorkflowTemplateNameViewMixin, RevisionMixin):
     """A view that completes a human task of a workflow (the task's pk is in the URL)."""
 
-    type = "human"
-    node_kind = "view"
+    type = TaskType.HUMAN
+    node_kind = NodeKind.VIEW
     model = None
     path = ""
     """A postfix to the task's URL pattern, for views that take more URL arguments (joeflow's):
@@ -246,7 +247,7 @@ def next_task_url(task, user) -> str | None:
 class StartViewMixin(TaskViewMixin):
     """A view that creates a workflow instance and starts it (no task pk in the URL)."""
 
-    node_kind = "start_view"
+    node_kind = NodeKind.START_VIEW
 
     def dispatch(self, request, *args, **kwargs):
         """No task to look up yet; a project's view whose ``next_task()`` cannot reach

@@ -12,6 +12,7 @@ from rest_framework.utils import model_meta
 from joeflow_temporal import overrides
 from joeflow_temporal.api.workflows import own_field_names, view_fields
 from joeflow_temporal.checks import errors_of
+from joeflow_temporal.engine.spec import NodeKind, TaskType
 from joeflow_temporal.models import Task
 
 
@@ -275,9 +276,9 @@ class InstanceSerializer(serializers.Serializer):
 
 class NodeSerializer(serializers.Serializer):
     name = serializers.CharField()
-    type = serializers.ChoiceField(choices=["human", "machine"])
+    type = serializers.ChoiceField(choices=[type.value for type in TaskType])
     kind = serializers.ChoiceField(
-        choices=["start", "start_view", "view", "method", "join", "wait"],
+        choices=[kind.value for kind in NodeKind],
         help_text="`start_view` nodes start instances through the API; `view` nodes are "
         "human tasks to complete.",
     )

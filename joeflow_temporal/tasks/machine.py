@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from joeflow_temporal.engine.spec import NodeKind
 from joeflow_temporal.typing import MACHINE
 
 
@@ -13,7 +14,7 @@ class Start:
     """
 
     type = MACHINE
-    node_kind = "start"
+    node_kind = NodeKind.START
     name: str | None = None
 
     def __get__(self, instance, owner):
@@ -53,7 +54,7 @@ class Join:
     """
 
     type = MACHINE
-    node_kind = "join"
+    node_kind = NodeKind.JOIN
     name: str | None = None
 
     def __init__(self, *parents: str):
@@ -64,7 +65,7 @@ class Wait:
     """Continue after ``duration``, measured from the creation of the task (a Temporal timer)."""
 
     type = MACHINE
-    node_kind = "wait"
+    node_kind = NodeKind.WAIT
     name: str | None = None
 
     def __init__(self, duration: timedelta):
