@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterable
 from contextlib import contextmanager
+from typing import cast
 
 from django.apps import apps
 from django.db import InterfaceError, OperationalError, close_old_connections, transaction
@@ -248,7 +249,7 @@ def reopen_human_task(task: Task) -> bool:
     Raises:
         OperationalError, InterfaceError: the database is away; nothing was written.
     """
-    workflow = task.workflow
+    workflow = cast(Workflow, task.workflow)  # a task's content type is its workflow class
     parent_ids = list(task.parent_task_set.values_list("pk", flat=True))
     try:
         with transaction.atomic():
@@ -312,6 +313,7 @@ def pointing_at_tasks() -> list:
         if field.auto_created
         and not field.concrete
         and (field.one_to_many or field.one_to_one)
+        and field.related_model is not None
         and not field.related_model._meta.auto_created
     ]
 
@@ -356,6 +358,10 @@ def task_status(ref: TaskRef, key: str | None = None) -> str | None:
 class TaskRaised(Exception):
     """A machine task's own exception, carried out of its transaction so that it rolls back."""
 
+    def __init__(self, error: Exception):
+        super().__init__(error)
+        self.error = error
+
 
 @db_activity(names.RUN_MACHINE_TASK)
 def run_machine_task(request: RunMachineTask) -> MachineOutcome:
@@ -370,7 +376,7 @@ def run_machine_task(request: RunMachineTask) -> MachineOutcome:
     try:
         return run_and_record(request)
     except TaskRaised as raised:
-        return record_failure(request, raised.__cause__)
+        return record_failure(request, raised.error)
     except (*RETRIED, ApplicationError):
         raise  # and the engine's own errors: a class this worker lacks, a deleted instance
     except Exception as error:
@@ -418,6 +424,12 @@ def locked_machine_task(request: RunMachineTask) -> tuple[Task, Workflow | None]
     if request.task_id is not None:
         return Task.objects.select_for_update().get(pk=request.task_id), None
     create = request.create
+    if create is None:
+        raise ApplicationError(
+            "RunMachineTask names neither task_id nor create.",
+            type="BadRequest",
+            non_retryable=True,
+        )
     workflow = load_workflow(create.workflow, lock=True)
     task = Task.objects.filter(_workflow_id=workflow.pk, key=create.key).first()
     if task is None:
@@ -461,7 +473,7 @@ def run_method(workflow: Workflow, task: Task, node_names: list[str]):
     except RETRIED:
         raise
     except Exception as error:
-        raise TaskRaised from error
+        raise TaskRaised(error) from error
 
 
 def call_machine_task(workflow: Workflow, task: Task):
@@ -495,7 +507,7 @@ def interpret_result(result, task_name: str, node_names: list[str]) -> list[str]
 def node_name(item) -> str:
     if isinstance(item, str):
         return item
-    return getattr(item, "name", None) or getattr(item, "__name__", repr(item))
+    return getattr(item, "name", "") or getattr(item, "__name__", repr(item))
 
 
 class Heartbeats:

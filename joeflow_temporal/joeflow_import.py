@@ -150,7 +150,7 @@ def describe_open_task(task: OpenTask) -> str:
             return f"{task.name} (machine task {task.id}, runs)"
         case Phase.FAILED:
             return f"{task.name} (failed task {task.id}, waits for a rerun)"
-        case Phase.WAIT:
+        case Phase.WAIT if task.wake_at is not None:
             return f"{task.name} (wait {task.id}, until {task.wake_at.isoformat()})"
         case Phase.JOIN:
             arrived = ", ".join(task.arrived) or "none"
@@ -287,7 +287,11 @@ class JoeflowImport:
                 id=task.id,
                 parent_ids=sorted(task.parent_ids),
                 arrived=sorted({names[i] for i in task.parent_ids}) if phase == Phase.JOIN else [],
-                wake_at=task.created + node.wait if phase == Phase.WAIT else None,
+                wake_at=(
+                    task.created + node.wait
+                    if phase == Phase.WAIT and node.wait is not None
+                    else None
+                ),
             )
         return WalkerState(tasks=open_tasks)
 
@@ -374,6 +378,8 @@ class JoeflowImport:
         terminated by the start and replaced: it never found its rows, so it did nothing.
         """
         instance = plan.instance
+        if plan.workflow_class is None:
+            raise LookupError(f"{plan.name}: no workflow class to start it as.")
         workflow = plan.workflow_class(pk=instance.id, created=instance.created)
         client.start_workflow(workflow, first_task, workflow.get_walker_config(), state=plan.state)
 
@@ -432,7 +438,7 @@ class JoeflowImport:
             for row in cursor.fetchall():
                 values = dict(zip(TASK_COLUMNS, row, strict=True))
                 for name in ("created", "modified", "completed"):
-                    values[name] = aware(values[name])
+                    values[name] = aware_or_none(values[name])
                 tasks[values["id"]] = JoeflowTask(**values)
             cursor.execute(
                 f"SELECT from_task_id, to_task_id FROM {quote(PARENTS_TABLE)} "
@@ -464,10 +470,13 @@ def open_phase(task: JoeflowTask, kind: NodeKind) -> Phase | None:
     return PHASE_OF_KIND[kind]
 
 
-def aware(value) -> datetime | None:
+def aware_or_none(value) -> datetime | None:
+    """``aware(value)``, for a nullable column."""
+    return None if value is None else aware(value)
+
+
+def aware(value) -> datetime:
     """A datetime from a raw row: SQLite gives naive UTC (or text), PostgreSQL aware values."""
-    if value is None:
-        return None
     if isinstance(value, str):
         value = parse_datetime(value)
     if settings.USE_TZ and timezone.is_naive(value):

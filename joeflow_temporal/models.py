@@ -16,6 +16,7 @@ from django.db import models, transaction
 from django.db.models.base import ModelBase
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.views import View
 
 from joeflow_temporal import client, conf, graphs, overrides, refusals
 from joeflow_temporal.engine import (
@@ -80,9 +81,9 @@ class Workflow(models.Model, metaclass=WorkflowBase):
 
     edges: list | tuple = ()
 
-    override_view = "joeflow_temporal.views.OverrideView"
+    override_view: type[View] | str | None = "joeflow_temporal.views.OverrideView"
     """The view of ``<namespace>:override``: a view class or its dotted path; None: no URL."""
-    detail_view = "joeflow_temporal.views.WorkflowDetailView"
+    detail_view: type[View] | str | None = "joeflow_temporal.views.WorkflowDetailView"
     """The view of ``<namespace>:detail``: a view class or its dotted path; None: no URL (give
     the class its own ``get_absolute_url``: the task views redirect there)."""
     rankdir = "LR"
@@ -604,7 +605,9 @@ class Task(models.Model):
     def get_absolute_url(self) -> str | None:
         """The page that completes this task, while it is a scheduled human task."""
         model = self.content_type.model_class()
-        if self.type != self.HUMAN or self.status != self.SCHEDULED or model is None:
+        if self.type != self.HUMAN or self.status != self.SCHEDULED:
+            return None
+        if model is None or not issubclass(model, Workflow):
             return None
         namespace = model.get_url_namespace()
         try:

@@ -5,7 +5,9 @@ locked and checked, the form saved, the Task marked done and the engine signalle
 commit. If Temporal cannot be reached, nothing is written and the user gets a 503 page.
 """
 
+import builtins
 import logging
+from typing import Literal
 
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.contrib.contenttypes.models import ContentType
@@ -17,8 +19,9 @@ from django.db import (
     connections,
     transaction,
 )
+from django.db.models import Model
 from django.forms import modelform_factory
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.views import generic
@@ -43,7 +46,7 @@ class WorkflowTemplateNameViewMixin:
     """Template lookup as joeflow: the task's own, the workflow's, then the app-wide one."""
 
     name: str | None = None
-    fallback_templates = ("form",)
+    fallback_templates: tuple[str, ...] = ("form",)
 
     def get_template_names(self):
         opts = self.model._meta
@@ -105,7 +108,9 @@ class TaskViewMixin(WorkflowTemplateNameViewMixin, RevisionMixin):
 
     type = TaskType.HUMAN
     node_kind = NodeKind.VIEW
-    model = None
+    model: builtins.type[Model] = None  # type: ignore[assignment]  # Django's default; stubs omit None
+    request: HttpRequest
+    """The request (set by the view it is mixed into)."""
     path = ""
     """A postfix to the task's URL pattern, for views that take more URL arguments (joeflow's):
     ``tasks.StartView(path="<int:team>/")`` answers ``<task name>/<int:team>/``; other tasks
@@ -170,10 +175,10 @@ class TaskViewMixin(WorkflowTemplateNameViewMixin, RevisionMixin):
         status = refused.status
         if status == 409 and self.request.method in ("GET", "HEAD"):
             status = 404
-        if status == 409 and (form is not None or hasattr(self, "get_form")):
-            if form is None:
-                self.object = self.get_object()
-                form = self.get_form()
+        if status == 409 and form is None and hasattr(self, "get_form"):
+            self.object = self.get_object()
+            form = self.get_form()
+        if status == 409 and form is not None and hasattr(self, "form_invalid"):
             form.add_error(None, refused.message)
             response = self.form_invalid(form)
             response.status_code = status
@@ -353,7 +358,7 @@ class OverrideView(
         "You may not override workflow instances (permission joeflow_temporal.override)."
     )
     form_class = OverrideForm
-    fields = "__all__"
+    fields: list[str] | tuple[str, ...] | Literal["__all__"] | None = "__all__"
 
     def get_form_class(self):
         return modelform_factory(self.model, form=self.form_class, fields=self.fields)

@@ -177,7 +177,7 @@ class TestEnvironment:
         if not commits:
             return self.unserved_task_queue
         if self.worker is None:
-            self.worker = RunningWorker(self.client, self.task_queue).start()
+            self.worker = RunningWorker(self._started_client(), self.task_queue).start()
         return self.task_queue
 
     def end_open_executions(self, task_queue: str | None = None) -> None:
@@ -187,7 +187,14 @@ class TestEnvironment:
         ``TestCase`` gives its primary keys to the next test, so nothing may outlive a test.
         """
         for name in [task_queue] if task_queue else [self.task_queue, self.unserved_task_queue]:
-            engine_client.run(terminate_open_executions(self.client, name), timeout=CALL_TIMEOUT)
+            terminate = terminate_open_executions(self._started_client(), name)
+            engine_client.run(terminate, timeout=CALL_TIMEOUT)
+
+    def _started_client(self) -> Client:
+        """The client; ``RuntimeError`` before ``start()`` or after ``stop()``."""
+        if self.client is None:
+            raise RuntimeError("The Temporal test environment is not started.")
+        return self.client
 
     def stop(self) -> None:
         """Stop the worker and the server and restore the settings (safe after a failed start)."""
@@ -199,7 +206,8 @@ class TestEnvironment:
             if self._server is not None:
                 engine_client.run(self._server.shutdown(), timeout=CALL_TIMEOUT)
             self.client = None
-            engine_client.forget_client(self.address, self.namespace)
+            if self.address is not None:
+                engine_client.forget_client(self.address, self.namespace)
         finally:
             if self._settings is not None:
                 self._settings.disable()
