@@ -100,6 +100,12 @@ class Workflow(models.Model, metaclass=WorkflowBase):
         super().save(**with_modified(kwargs))
 
     def get_absolute_url(self) -> str:
+        """The instance's detail page, ``<namespace>:detail`` (joeflow's).
+
+        Raises:
+            NoReverseMatch: the class's ``urls()`` are not in the URLconf, or ``detail_view``
+                is None (then give the class its own ``get_absolute_url``).
+        """
         return reverse(f"{self.get_url_namespace()}:detail", args=[self.pk])
 
     # The graph
@@ -143,7 +149,8 @@ class Workflow(models.Model, metaclass=WorkflowBase):
 
     @classmethod
     def get_graph(cls, color: str | None = None):
-        """The class's tasks and edges as a ``graphviz.Digraph``.
+        """The class's tasks and edges as a ``graphviz.Digraph`` (joeflow's; human tasks are
+        rounded, start tasks bold). Needs no Graphviz binary until it is rendered.
 
         Args:
             color: one color for every node and edge (joeflow draws an instance's graph over
@@ -153,7 +160,8 @@ class Workflow(models.Model, metaclass=WorkflowBase):
 
     @classmethod
     def get_graph_svg(cls):
-        """The class's graph as HTML-safe SVG: ``{{ workflow_class.get_graph_svg }}``."""
+        """The class's graph as HTML-safe SVG (``SafeString``): ``{{ workflow_class.get_graph_svg
+        }}``, as joeflow's. Without Graphviz's ``dot`` it is an install hint, not an error."""
         return graphs.render_svg(cls.get_graph())
 
     @classmethod
@@ -166,7 +174,8 @@ class Workflow(models.Model, metaclass=WorkflowBase):
         return graphs.workflow_mermaid(cls)
 
     def get_instance_graph(self):
-        """This instance's tasks over the class's graph, as a ``graphviz.Digraph``."""
+        """This instance's tasks over the class's graph (grey), as a ``graphviz.Digraph``: each
+        task colored by its status, the edges it took in black, as joeflow draws it."""
         return graphs.instance_graph(self)
 
     def get_instance_graph_svg(self, output_format: str = "svg"):
@@ -193,7 +202,7 @@ class Workflow(models.Model, metaclass=WorkflowBase):
 
     @classmethod
     def instances(cls):
-        """Instances of this class only.
+        """Instances of this class only, as a ``QuerySet`` of ``cls``.
 
         Proxy classes share their concrete model's table; the tasks' content type tells them
         apart, and every instance gets its start task in the transaction that creates it.
@@ -216,7 +225,8 @@ class Workflow(models.Model, metaclass=WorkflowBase):
 
     @classmethod
     def urls(cls):
-        """URL patterns of every human task, the detail and the override view, and the namespace.
+        """``(patterns, namespace)`` for ``include()``: every human task, the detail and the
+        override view, as joeflow's (``<namespace>:<task>``, start views without a pk).
 
         ``path("welcome/", include(WelcomeWorkflow.urls()))``
         """
@@ -225,26 +235,39 @@ class Workflow(models.Model, metaclass=WorkflowBase):
         return workflow_urlpatterns(cls), cls.get_url_namespace()
 
     def get_override_url(self) -> str:
+        """The instance's override page, ``<namespace>:override`` (joeflow's).
+
+        Raises:
+            NoReverseMatch: the class's ``urls()`` are not in the URLconf, or ``override_view``
+                is None.
+        """
         return reverse(f"{self.get_url_namespace()}:override", args=[self.pk])
 
     # The engine
 
     @property
     def temporal_workflow_id(self) -> str:
+        """The id of the instance's Temporal execution: ``<app_label.modelname>.<pk>``, one per
+        instance (Temporal refuses a second running execution with the same id)."""
         return names.workflow_id(self._meta.label_lower, self.pk)
 
     def get_content_type(self) -> ContentType:
+        """The instance's class as a content type (a proxy's own, not its concrete model's):
+        what tells apart the instances of proxy classes that share one table."""
         return ContentType.objects.get_for_model(type(self), for_concrete_model=False)
 
     @classmethod
     def start_with(cls, start_node: str, fields: dict | None = None, user=None):
         """Save a new instance with ``fields`` and start it at ``start_node``; return it.
 
+        What ``MyWorkflow.start(**fields)`` calls. Args: ``start_node``, the name of a start
+        task; ``fields``, the model's field values; ``user``, recorded on the start task.
         Outside a transaction it returns once the tasks after the start are mirrored (bounded by
         ``JOEFLOW_TEMPORAL_SYNC_TIMEOUT``), as joeflow has them when ``start()`` returns.
 
         Raises:
             TemporalUnavailable: Temporal could not be reached; nothing was saved.
+            KeyError: the class has no task ``start_node``.
         """
         with transaction.atomic():
             workflow = cls.objects.create(**(fields or {}))
@@ -276,6 +299,8 @@ class Workflow(models.Model, metaclass=WorkflowBase):
 
     @staticmethod
     def get_walker_config() -> WalkerConfig:
+        """The engine settings (``JOEFLOW_TEMPORAL_*`` timedeltas) an execution starts with and
+        keeps: the walker runs in Temporal's sandbox, which cannot read Django settings."""
         return WalkerConfig(
             poll_interval=conf.get("JOEFLOW_TEMPORAL_POLL_INTERVAL"),
             poll_max_interval=conf.get("JOEFLOW_TEMPORAL_POLL_MAX_INTERVAL"),
@@ -286,7 +311,14 @@ class Workflow(models.Model, metaclass=WorkflowBase):
         )
 
     def get_engine_state(self) -> dict:
-        """The walker's ``state`` query: open tasks, joins, timers and the run count."""
+        """The walker's ``state`` query (``engine.state.WalkerState`` as JSON data): ``run``,
+        ``steps``, ``tasks`` (the open tasks by key: ``name``, ``phase``, ``id``, ``wake_at``,
+        ``arrived``...) and the signals not yet handled.
+
+        Raises:
+            TemporalUnavailable: Temporal could not be reached.
+            InstanceNotRunning: no execution has this instance's id (any more).
+        """
         return client.query_state(self)
 
     def override(self, next_tasks: list[str], user=None) -> "Task":
@@ -425,6 +457,9 @@ def compile_graph(cls: type[Workflow]) -> Graph:
 
 
 class TaskQuerySet(models.QuerySet):
+    """joeflow's task filters: ``scheduled()``, ``succeeded()``, ``failed()``, ``canceled()``,
+    their ``not_`` forms, ``human()``, ``machine()``, plus ``open()`` and ``for_user(user)``."""
+
     def scheduled(self):
         return self.filter(status=Task.SCHEDULED)
 
@@ -697,6 +732,8 @@ class Task(models.Model):
         client.wait_followed(task.workflow, task.pk)
 
     def complete(self, user=None) -> None:
+        """Complete this human task as ``user`` without changing the instance (joeflow's);
+        ``completing`` says what happens and raises."""
         with self.completing(user):
             pass
 
@@ -728,7 +765,15 @@ class Task(models.Model):
             client.wait_followed(task.workflow, task.pk)
 
     def cancel(self, user=None) -> None:
-        """Cancel a scheduled or failed task: its branch ends here."""
+        """Cancel a scheduled or failed task: its branch ends here (joeflow's ``cancel``).
+
+        ``user`` (an anonymous user as none) is recorded; the engine is signaled before the
+        commit, and after it the call waits (``JOEFLOW_TEMPORAL_SYNC_TIMEOUT``) for the engine.
+
+        Raises:
+            TaskNotScheduled: the task is neither scheduled nor failed.
+            TemporalUnavailable, InstanceNotRunning: from the signal; nothing was written.
+        """
         with transaction.atomic():
             task = self.locked(self.SCHEDULED, self.FAILED)
             task.status = self.CANCELED
@@ -740,6 +785,11 @@ class Task(models.Model):
         client.wait_followed(task.workflow, task.pk)
 
     def locked(self, *statuses: str) -> "Task":
+        """This task's row, locked (``select_for_update``), if it has one of ``statuses``.
+
+        Raises:
+            TaskNotScheduled: it has another status, saying which (``refusals.task_state``).
+        """
         task = Task.objects.select_for_update().get(pk=self.pk)
         if task.status not in statuses:
             raise TaskNotScheduled(refusals.task_state(task))

