@@ -101,7 +101,7 @@ class TaskAdmin(admin.ModelAdmin):
     search_fields = ["name", "exception"]
     date_hierarchy = "created"
     actions = [rerun, cancel]
-    fields = [
+    fields = (
         "name",
         "instance",
         "type",
@@ -115,7 +115,7 @@ class TaskAdmin(admin.ModelAdmin):
         "completed",
         "exception",
         "traceback",
-    ]
+    )
     readonly_fields = [f for f in fields if f != "assignees"]
     filter_horizontal = ["assignees"]
 
@@ -183,7 +183,7 @@ class TaskInlineAdmin(admin.TabularInline):
 
     model = Task
     fk_name = "_workflow"
-    fields = ["link", "name", "type", "status", "created", "completed", "completed_by_user"]
+    fields = ("link", "name", "type", "status", "created", "completed", "completed_by_user")
     readonly_fields = fields
     ordering = ["pk"]
     extra = 0
@@ -202,7 +202,10 @@ class TaskInlineAdmin(admin.TabularInline):
         return format_html('<a href="{}">#{}</a>', url, task.pk)
 
 
-@admin.action(permissions=["delete"], description=actions.delete_selected.short_description)
+@admin.action(
+    permissions=["delete"],
+    description=actions.delete_selected.short_description,  # type: ignore[attr-defined]  # set by @admin.action
+)
 def delete_selected(modeladmin, request, queryset):
     """Django's ``delete_selected``, for ended instances only: a running instance's execution
     would go on without its row, so the action refuses and names the running ones."""

@@ -14,7 +14,7 @@ from django.forms import modelform_factory
 from django.urls import NoReverseMatch, get_resolver, reverse
 from django.views.generic.edit import ModelFormMixin
 
-START_KINDS = ("start", "start_view")
+from joeflow_temporal.engine.spec import START_KINDS, NodeKind, TaskType
 
 
 @checks.register()
@@ -122,7 +122,7 @@ def has_url(namespace: str, name: str, node) -> bool:
         namespaces = get_resolver().namespace_dict
         return namespace in namespaces and bool(namespaces[namespace][1].reverse_dict.getlist(name))
     try:
-        reverse(f"{namespace}:{name}", args=[] if node.node_kind == "start_view" else [1])
+        reverse(f"{namespace}:{name}", args=[] if node.node_kind == NodeKind.START_VIEW else [1])
     except NoReverseMatch:
         return False
     return True
@@ -200,7 +200,7 @@ def task_attributes(model) -> list[str]:
 
 def check_start(workflow):
     kinds = {node.kind for node in workflow.get_graph_spec().nodes.values()}
-    if kinds & set(START_KINDS):
+    if kinds & START_KINDS:
         return []
     return [
         error(
@@ -216,7 +216,7 @@ def check_join_arguments(workflow):
     errors = []
     for name, node in workflow.get_nodes():
         not_names = [p for p in getattr(node, "parents", ()) if not isinstance(p, str)]
-        if getattr(node, "node_kind", None) == "join" and not_names:
+        if getattr(node, "node_kind", None) == NodeKind.JOIN and not_names:
             errors.append(
                 error(
                     workflow,
@@ -233,7 +233,7 @@ def check_joins(workflow):
     graph = workflow.get_graph_spec()
     for node in graph.nodes.values():
         strangers = [name for name in node.join if name not in graph.parents(node.name)]
-        if node.kind == "join" and strangers:
+        if node.kind == NodeKind.JOIN and strangers:
             errors.append(
                 error(
                     workflow,
@@ -393,7 +393,7 @@ def check_machine_tasks(workflow):
     ``method(task)``, returning its result (not a coroutine or a generator)."""
     errors = []
     for name, node in workflow.get_nodes():
-        if hasattr(node, "node_kind") or getattr(node, "type", None) == "human":
+        if hasattr(node, "node_kind") or getattr(node, "type", None) == TaskType.HUMAN:
             continue
         problem = call_problem(workflow, name)
         if problem:

@@ -68,11 +68,17 @@ def dev_server_command(port: int, ui_port: int, db_file: Path, headless: bool = 
     return command
 
 
+def program(process: subprocess.Popen) -> str:
+    """The program ``process`` runs, for messages."""
+    args = process.args
+    return os.fsdecode(args if isinstance(args, str | bytes | os.PathLike) else args[0])
+
+
 def wait_for_port(port: int, timeout: float, process: subprocess.Popen | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            raise RuntimeError(f"{process.args[0]} exited with code {process.returncode}")
+            raise RuntimeError(f"{program(process)} exited with code {process.returncode}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return

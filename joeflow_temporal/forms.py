@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from django import forms
 
 from joeflow_temporal import overrides, refusals
+from joeflow_temporal.engine.spec import START_KINDS
 
 
 class OverrideForm(forms.ModelForm):
@@ -118,5 +119,5 @@ def start_task_names(workflow_class) -> list[str]:
     return [
         name
         for name, node in workflow_class.get_nodes()
-        if getattr(node, "node_kind", None) in ("start", "start_view")
+        if getattr(node, "node_kind", None) in START_KINDS
     ]

@@ -8,6 +8,8 @@ import graphviz
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from joeflow_temporal.engine.spec import START_KINDS, TaskStatus, TaskType
+
 GRAPH_ATTR = {"fontname": "Helvetica", "bgcolor": "transparent"}
 NODE_ATTR = {"fontname": "Helvetica", "fontsize": "11", "shape": "rect", "style": "filled"}
 EDGE_COLOR = "#666666"
@@ -15,10 +17,15 @@ EDGE_ATTR = {"color": EDGE_COLOR, "arrowsize": "0.7"}
 TAKEN = {"color": "black", "penwidth": "1.8"}
 
 STATUS_STYLE = {
-    "succeeded": {"fillcolor": "#e8f5e9", "color": "#2e7d32"},
-    "scheduled": {"fillcolor": "#e3f2fd", "color": "#1565c0", "penwidth": "2.5"},
-    "failed": {"fillcolor": "#ffcdd2", "color": "#b00020", "penwidth": "3", "fontcolor": "#b00020"},
-    "canceled": {"fillcolor": "#eeeeee", "color": "#9e9e9e", "fontcolor": "#757575"},
+    TaskStatus.SUCCEEDED: {"fillcolor": "#e8f5e9", "color": "#2e7d32"},
+    TaskStatus.SCHEDULED: {"fillcolor": "#e3f2fd", "color": "#1565c0", "penwidth": "2.5"},
+    TaskStatus.FAILED: {
+        "fillcolor": "#ffcdd2",
+        "color": "#b00020",
+        "penwidth": "3",
+        "fontcolor": "#b00020",
+    },
+    TaskStatus.CANCELED: {"fillcolor": "#eeeeee", "color": "#9e9e9e", "fontcolor": "#757575"},
 }
 NOT_REACHED = {"fillcolor": "white", "color": "#9e9e9e", "fontcolor": "#616161"}
 CLASS_NODE = {"fillcolor": "white", "color": "black"}
@@ -37,13 +44,13 @@ def new_graph(name: str, rankdir: str) -> graphviz.Digraph:
 
 
 def is_start(node) -> bool:
-    return node.kind in ("start", "start_view")
+    return node.kind in START_KINDS
 
 
 def node_style(node) -> str:
     """Human tasks are rounded, as in joeflow; start tasks are bold."""
     styles = ["filled"]
-    if node.type == "human":
+    if node.type == TaskType.HUMAN:
         styles.append("rounded")
     if is_start(node):
         styles.append("bold")
@@ -199,7 +206,7 @@ def workflow_mermaid(workflow_class) -> str:
         chart.node(
             mermaid_id(node.name),
             node.name,
-            node.type == "human",
+            node.type == TaskType.HUMAN,
             CLASS_NODE,
             **mermaid_node_style(node),
         )
@@ -215,7 +222,7 @@ def instance_mermaid(workflow) -> str:
     for node in state.spec.nodes.values():
         style = state.status_style(node.name)
         extra = {} if "penwidth" in style else mermaid_node_style(node)
-        chart.node(mermaid_id(node.name), node.name, node.type == "human", style, **extra)
+        chart.node(mermaid_id(node.name), node.name, node.type == TaskType.HUMAN, style, **extra)
     for task in state.foreign.values():
         chart.node(
             f"t_{task.pk}",

@@ -32,6 +32,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from joeflow_temporal.engine import OpenTask, Phase, WalkerState
+from joeflow_temporal.engine.spec import START_KINDS, NodeKind
+from joeflow_temporal.engine.walker import PHASE_OF_KIND
 from joeflow_temporal.models import Task, Workflow
 from joeflow_temporal.runtime import client
 
@@ -148,7 +150,7 @@ def describe_open_task(task: OpenTask) -> str:
             return f"{task.name} (machine task {task.id}, runs)"
         case Phase.FAILED:
             return f"{task.name} (failed task {task.id}, waits for a rerun)"
-        case Phase.WAIT:
+        case Phase.WAIT if task.wake_at is not None:
             return f"{task.name} (wait {task.id}, until {task.wake_at.isoformat()})"
         case Phase.JOIN:
             arrived = ", ".join(task.arrived) or "none"
@@ -285,7 +287,11 @@ class JoeflowImport:
                 id=task.id,
                 parent_ids=sorted(task.parent_ids),
                 arrived=sorted({names[i] for i in task.parent_ids}) if phase == Phase.JOIN else [],
-                wake_at=task.created + node.wait if phase == Phase.WAIT else None,
+                wake_at=(
+                    task.created + node.wait
+                    if phase == Phase.WAIT and node.wait is not None
+                    else None
+                ),
             )
         return WalkerState(tasks=open_tasks)
 
@@ -372,6 +378,8 @@ class JoeflowImport:
         terminated by the start and replaced: it never found its rows, so it did nothing.
         """
         instance = plan.instance
+        if plan.workflow_class is None:
+            raise LookupError(f"{plan.name}: no workflow class to start it as.")
         workflow = plan.workflow_class(pk=instance.id, created=instance.created)
         client.start_workflow(workflow, first_task, state=plan.state)
 
@@ -430,7 +438,7 @@ class JoeflowImport:
             for row in cursor.fetchall():
                 values = dict(zip(TASK_COLUMNS, row, strict=True))
                 for name in ("created", "modified", "completed"):
-                    values[name] = aware(values[name])
+                    values[name] = aware_or_none(values[name])
                 tasks[values["id"]] = JoeflowTask(**values)
             cursor.execute(
                 f"SELECT from_task_id, to_task_id FROM {quote(PARENTS_TABLE)} "
@@ -452,22 +460,23 @@ class JoeflowImport:
         return self.connection.ops.quote_name(name)
 
 
-def open_phase(task: JoeflowTask, kind: str) -> Phase | None:
-    """The walker phase of an open joeflow task on a node of this kind (None: impossible)."""
+def open_phase(task: JoeflowTask, kind: NodeKind) -> Phase | None:
+    """The walker phase of an open joeflow task on a node of this kind (None: impossible:
+    joeflow fails only methods, and finishes a start task as it starts the instance)."""
     if task.status == Task.FAILED:
-        return Phase.FAILED if kind == "method" else None
-    return {
-        "method": Phase.RUN,
-        "view": Phase.HUMAN,
-        "wait": Phase.WAIT,
-        "join": Phase.JOIN,
-    }.get(kind)
-
-
-def aware(value) -> datetime | None:
-    """A datetime from a raw row: SQLite gives naive UTC (or text), PostgreSQL aware values."""
-    if value is None:
+        return Phase.FAILED if kind == NodeKind.METHOD else None
+    if kind in START_KINDS:
         return None
+    return PHASE_OF_KIND[kind]
+
+
+def aware_or_none(value) -> datetime | None:
+    """``aware(value)``, for a nullable column."""
+    return None if value is None else aware(value)
+
+
+def aware(value) -> datetime:
+    """A datetime from a raw row: SQLite gives naive UTC (or text), PostgreSQL aware values."""
     if isinstance(value, str):
         value = parse_datetime(value)
     if settings.USE_TZ and timezone.is_naive(value):

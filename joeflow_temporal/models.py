@@ -16,14 +16,15 @@ from django.db.models.base import ModelBase
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django.views import View
 
 from joeflow_temporal import graphs, overrides, refusals
 from joeflow_temporal.engine import CancelRequest, Graph, OverrideRequest, names
+from joeflow_temporal.engine.spec import NodeKind, TaskStatus, TaskType
 from joeflow_temporal.exceptions import TaskNotScheduled
 from joeflow_temporal.runtime import client
 from joeflow_temporal.runtime.compile import compile_graph, node_name
 from joeflow_temporal.runtime.rows import new_key, reopen_human_task
-from joeflow_temporal.typing import HUMAN, MACHINE
 
 __all__ = ["Task", "Workflow", "get_workflow", "get_workflows"]
 
@@ -53,7 +54,7 @@ class WorkflowBase(ModelBase):
 def name_callable(value, name: str, klass) -> None:
     try:
         value.name = name
-        value.type = getattr(value, "type", MACHINE)
+        value.type = getattr(value, "type", TaskType.MACHINE)
         value.workflow_cls = klass
     except (AttributeError, TypeError):
         pass  # a builtin takes no attributes: named by __name__, and checks report a mismatch
@@ -76,9 +77,9 @@ class Workflow(models.Model, metaclass=WorkflowBase):
 
     edges: list | tuple = ()
 
-    override_view = "joeflow_temporal.views.OverrideView"
+    override_view: type[View] | str | None = "joeflow_temporal.views.OverrideView"
     """The view of ``<namespace>:override``: a view class or its dotted path; None: no URL."""
-    detail_view = "joeflow_temporal.views.WorkflowDetailView"
+    detail_view: type[View] | str | None = "joeflow_temporal.views.WorkflowDetailView"
     """The view of ``<namespace>:detail``: a view class or its dotted path; None: no URL (give
     the class its own ``get_absolute_url``: the task views redirect there)."""
     rankdir = "LR"
@@ -95,6 +96,12 @@ class Workflow(models.Model, metaclass=WorkflowBase):
         super().save(**with_modified(kwargs))
 
     def get_absolute_url(self) -> str:
+        """The instance's detail page, ``<namespace>:detail`` (joeflow's).
+
+        Raises:
+            NoReverseMatch: the class's ``urls()`` are not in the URLconf, or ``detail_view``
+                is None (then give the class its own ``get_absolute_url``).
+        """
         return reverse(f"{self.get_url_namespace()}:detail", args=[self.pk])
 
     # The graph
@@ -138,7 +145,8 @@ class Workflow(models.Model, metaclass=WorkflowBase):
 
     @classmethod
     def get_graph(cls, color: str | None = None):
-        """The class's tasks and edges as a ``graphviz.Digraph``.
+        """The class's tasks and edges as a ``graphviz.Digraph`` (joeflow's; human tasks are
+        rounded, start tasks bold). Needs no Graphviz binary until it is rendered.
 
         Args:
             color: one color for every node and edge (joeflow draws an instance's graph over
@@ -148,7 +156,8 @@ class Workflow(models.Model, metaclass=WorkflowBase):
 
     @classmethod
     def get_graph_svg(cls):
-        """The class's graph as HTML-safe SVG: ``{{ workflow_class.get_graph_svg }}``."""
+        """The class's graph as HTML-safe SVG (``SafeString``): ``{{ workflow_class.get_graph_svg
+        }}``, as joeflow's. Without Graphviz's ``dot`` it is an install hint, not an error."""
         return graphs.render_svg(cls.get_graph())
 
     @classmethod
@@ -161,7 +170,8 @@ class Workflow(models.Model, metaclass=WorkflowBase):
         return graphs.workflow_mermaid(cls)
 
     def get_instance_graph(self):
-        """This instance's tasks over the class's graph, as a ``graphviz.Digraph``."""
+        """This instance's tasks over the class's graph (grey), as a ``graphviz.Digraph``: each
+        task colored by its status, the edges it took in black, as joeflow draws it."""
         return graphs.instance_graph(self)
 
     def get_instance_graph_svg(self, output_format: str = "svg"):
@@ -188,7 +198,7 @@ class Workflow(models.Model, metaclass=WorkflowBase):
 
     @classmethod
     def instances(cls):
-        """Instances of this class only.
+        """Instances of this class only, as a ``QuerySet`` of ``cls``.
 
         Proxy classes share their concrete model's table; the tasks' content type tells them
         apart, and every instance gets its start task in the transaction that creates it.
@@ -211,33 +221,47 @@ class Workflow(models.Model, metaclass=WorkflowBase):
 
     @classmethod
     def urls(cls):
-        """URL patterns of every human task, the detail and the override view, and the namespace.
+        """``(patterns, namespace)`` for ``include()``: every human task, the detail and the
+        override view, as joeflow's (``<namespace>:<task>``, start views without a pk).
 
         ``path("welcome/", include(WelcomeWorkflow.urls()))``
         """
         return workflow_urlpatterns(cls), cls.get_url_namespace()
 
     def get_override_url(self) -> str:
+        """The instance's override page, ``<namespace>:override`` (joeflow's).
+
+        Raises:
+            NoReverseMatch: the class's ``urls()`` are not in the URLconf, or ``override_view``
+                is None.
+        """
         return reverse(f"{self.get_url_namespace()}:override", args=[self.pk])
 
     # The engine
 
     @property
     def temporal_workflow_id(self) -> str:
+        """The id of the instance's Temporal execution: ``<app_label.modelname>.<pk>``, one per
+        instance (Temporal refuses a second running execution with the same id)."""
         return names.workflow_id(self._meta.label_lower, self.pk)
 
     def get_content_type(self) -> ContentType:
+        """The instance's class as a content type (a proxy's own, not its concrete model's):
+        what tells apart the instances of proxy classes that share one table."""
         return ContentType.objects.get_for_model(type(self), for_concrete_model=False)
 
     @classmethod
     def start_with(cls, start_node: str, fields: dict | None = None, user=None):
         """Save a new instance with ``fields`` and start it at ``start_node``; return it.
 
+        What ``MyWorkflow.start(**fields)`` calls. Args: ``start_node``, the name of a start
+        task; ``fields``, the model's field values; ``user``, recorded on the start task.
         Outside a transaction it returns once the tasks after the start are mirrored (bounded by
         ``JOEFLOW_TEMPORAL_SYNC_TIMEOUT``), as joeflow has them when ``start()`` returns.
 
         Raises:
             TemporalUnavailable: Temporal could not be reached; nothing was saved.
+            KeyError: the class has no task ``start_node``.
         """
         with transaction.atomic():
             workflow = cls.objects.create(**(fields or {}))
@@ -268,7 +292,14 @@ class Workflow(models.Model, metaclass=WorkflowBase):
         return task
 
     def get_engine_state(self) -> dict:
-        """The walker's ``state`` query: open tasks, joins, timers and the run count."""
+        """The walker's ``state`` query (``engine.state.WalkerState`` as JSON data): ``run``,
+        ``steps``, ``tasks`` (the open tasks by key: ``name``, ``phase``, ``id``, ``wake_at``,
+        ``arrived``...) and the signals not yet handled.
+
+        Raises:
+            TemporalUnavailable: Temporal could not be reached.
+            InstanceNotRunning: no execution has this instance's id (any more).
+        """
         return client.query_state(self)
 
     def override(self, next_tasks: list[str], user=None) -> "Task":
@@ -420,7 +451,7 @@ def task_urlpattern(workflow_class, name: str, node):
             attributes for, or the pattern does not parse (compiled here, not on a request).
     """
     view = type(node).as_view(**{**node._initkwargs, "model": workflow_class, "name": name})
-    route = f"{name}/" if node.node_kind == "start_view" else f"{name}/<int:pk>/"
+    route = f"{name}/" if node.node_kind == NodeKind.START_VIEW else f"{name}/<int:pk>/"
     pattern = path(route + node.path, view, name=name)
     pattern.pattern.regex  # noqa: B018  (compiles the route)
     return pattern
@@ -433,10 +464,13 @@ def view_class(view):
 
 
 def is_human(node) -> bool:
-    return getattr(node, "type", None) == HUMAN
+    return getattr(node, "type", None) == TaskType.HUMAN
 
 
 class TaskQuerySet(models.QuerySet):
+    """joeflow's task filters: ``scheduled()``, ``succeeded()``, ``failed()``, ``canceled()``,
+    their ``not_`` forms, ``human()``, ``machine()``, plus ``open()`` and ``for_user(user)``."""
+
     def scheduled(self):
         return self.filter(status=Task.SCHEDULED)
 
@@ -527,20 +561,17 @@ class Task(models.Model):
     in joeflow: ``content_type`` comes from the instance and ``key`` is a unique placeholder.
     """
 
-    HUMAN = HUMAN
-    MACHINE = MACHINE
-    TYPES = [(HUMAN, "human"), (MACHINE, "machine")]
+    HUMAN = TaskType.HUMAN
+    MACHINE = TaskType.MACHINE
+    TYPES = [(type.value, type.value) for type in TaskType]
+    """``type``'s choices: the engine's ``TaskType`` values, labelled as in joeflow."""
 
-    SCHEDULED = "scheduled"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELED = "canceled"
-    STATUSES = [
-        (SCHEDULED, "scheduled"),
-        (SUCCEEDED, "succeeded"),
-        (FAILED, "failed"),
-        (CANCELED, "canceled"),
-    ]
+    SCHEDULED = TaskStatus.SCHEDULED
+    SUCCEEDED = TaskStatus.SUCCEEDED
+    FAILED = TaskStatus.FAILED
+    CANCELED = TaskStatus.CANCELED
+    STATUSES = [(status.value, status.value) for status in TaskStatus]
+    """``status``'s choices: the engine's ``TaskStatus`` values, labelled as in joeflow."""
 
     _workflow = models.ForeignKey(
         Workflow, on_delete=models.CASCADE, related_name="task_set", db_column="workflow_id"
@@ -551,7 +582,7 @@ class Task(models.Model):
     name = models.CharField(max_length=255, db_index=True)
     key = models.CharField(max_length=255, editable=False, default=new_key)
     type = models.CharField(max_length=50, choices=TYPES, editable=False)
-    status = models.CharField(max_length=50, choices=STATUSES, default=SCHEDULED)
+    status = models.CharField(max_length=50, choices=STATUSES, default=SCHEDULED.value)
     parent_task_set = models.ManyToManyField(
         "self", related_name="child_task_set", editable=False, symmetrical=False
     )
@@ -611,7 +642,9 @@ class Task(models.Model):
     def get_absolute_url(self) -> str | None:
         """The page that completes this task, while it is a scheduled human task."""
         model = self.content_type.model_class()
-        if self.type != self.HUMAN or self.status != self.SCHEDULED or model is None:
+        if self.type != self.HUMAN or self.status != self.SCHEDULED:
+            return None
+        if model is None or not issubclass(model, Workflow):
             return None
         namespace = model.get_url_namespace()
         try:
@@ -701,6 +734,8 @@ class Task(models.Model):
         client.wait_followed(task.workflow, task.pk)
 
     def complete(self, user=None) -> None:
+        """Complete this human task as ``user`` without changing the instance (joeflow's);
+        ``completing`` says what happens and raises."""
         with self.completing(user):
             pass
 
@@ -730,7 +765,15 @@ class Task(models.Model):
             client.wait_followed(task.workflow, task.pk)
 
     def cancel(self, user=None) -> None:
-        """Cancel a scheduled or failed task: its branch ends here."""
+        """Cancel a scheduled or failed task: its branch ends here (joeflow's ``cancel``).
+
+        ``user`` (an anonymous user as none) is recorded; the engine is signaled before the
+        commit, and after it the call waits (``JOEFLOW_TEMPORAL_SYNC_TIMEOUT``) for the engine.
+
+        Raises:
+            TaskNotScheduled: the task is neither scheduled nor failed.
+            TemporalUnavailable, InstanceNotRunning: from the signal; nothing was written.
+        """
         with transaction.atomic():
             task = self.locked(self.SCHEDULED, self.FAILED)
             task.status = self.CANCELED
@@ -742,6 +785,11 @@ class Task(models.Model):
         client.wait_followed(task.workflow, task.pk)
 
     def locked(self, *statuses: str) -> "Task":
+        """This task's row, locked (``select_for_update``), if it has one of ``statuses``.
+
+        Raises:
+            TaskNotScheduled: it has another status, saying which (``refusals.task_state``).
+        """
         task = Task.objects.select_for_update().get(pk=self.pk)
         if task.status not in statuses:
             raise TaskNotScheduled(refusals.task_state(task))

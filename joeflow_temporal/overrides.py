@@ -10,8 +10,9 @@ An override cancels every open task, so what it starts must be able to finish wi
 """
 
 from joeflow_temporal.engine import Graph
+from joeflow_temporal.engine.spec import START_KINDS, NodeKind
 
-NOT_STARTABLE = frozenset({"start", "start_view", "join"})
+NOT_STARTABLE = START_KINDS | {NodeKind.JOIN}
 
 
 def override_choices(graph: Graph) -> list[str]:
@@ -24,9 +25,9 @@ def refuse_name(graph: Graph, name: str) -> str | None:
     node = graph.nodes.get(name)
     if node is None:
         return f"{name!r} is not a task of {graph.label} (a deploy may have removed it)."
-    if node.kind in ("start", "start_view"):
+    if node.kind in START_KINDS:
         return f"{name!r} starts new instances; an override cannot start it inside one."
-    if node.kind == "join":
+    if node.kind == NodeKind.JOIN:
         after = ", ".join(graph.children(name)) or "none"
         return (
             f"{name!r} is a join: started by an override it would wait for its parents "
@@ -42,7 +43,7 @@ def stuck_joins(graph: Graph, names: list[str]) -> list[str]:
     a gateway may still go elsewhere at run time)."""
     messages = []
     for join, node in graph.nodes.items():
-        if node.kind != "join":
+        if node.kind != NodeKind.JOIN:
             continue
         reached = reachable(graph, names, stop=join)
         if join not in reached:

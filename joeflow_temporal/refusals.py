@@ -11,6 +11,7 @@ imports this module, so it never imports ``models``.
 from django.utils import formats, timezone
 from django.utils.text import capfirst
 
+from joeflow_temporal.engine.spec import NodeKind, TaskStatus
 from joeflow_temporal.exceptions import InstanceNotRunning, Refused
 
 OVERRIDE_HINT = (
@@ -68,9 +69,9 @@ def cancel_cause(task) -> str:
 
 NOT_SAVED = "Your changes were not saved; the instance's page shows where it stands now."
 COMPLETE_ADVICE = {
-    "succeeded": NOT_SAVED,
-    "canceled": NOT_SAVED,
-    "failed": "Your changes were not saved. Someone with the rerun permission "
+    TaskStatus.SUCCEEDED: NOT_SAVED,
+    TaskStatus.CANCELED: NOT_SAVED,
+    TaskStatus.FAILED: "Your changes were not saved. Someone with the rerun permission "
     "(joeflow_temporal.rerun) can rerun it once the cause is fixed.",
 }
 
@@ -160,7 +161,9 @@ def instance_ended(instance, action: str) -> Refused:
 def refuse_start(cls, name: str) -> Refused | None:
     """Why ``name`` cannot start an instance of ``cls`` through the API, or None (a 404)."""
     nodes = dict(cls.get_nodes())
-    start_views = [n for n, node in nodes.items() if getattr(node, "node_kind", "") == "start_view"]
+    start_views = [
+        n for n, node in nodes.items() if getattr(node, "node_kind", "") == NodeKind.START_VIEW
+    ]
     if name in start_views:
         return None
     if not start_views:
@@ -168,7 +171,7 @@ def refuse_start(cls, name: str) -> Refused | None:
     else:
         how = f"Its start views: {', '.join(start_views)}."
     kind = getattr(nodes.get(name), "node_kind", None)
-    if kind == "start":
+    if kind == NodeKind.START:
         what = f"{name!r} is a tasks.Start(), which starts instances from code."
     elif name in nodes:
         what = f"{name!r} is a task inside an instance of {cls.__name__}, not a start view."

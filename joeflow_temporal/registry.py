@@ -1,7 +1,12 @@
 """The workflow classes installed in this Django project."""
 
+from typing import TYPE_CHECKING
 
-def get_workflows() -> list[type]:
+if TYPE_CHECKING:
+    from joeflow_temporal.models import Workflow
+
+
+def get_workflows() -> "list[type[Workflow]]":
     """Every installed model that is a workflow (a ``Workflow`` subclass with edges)."""
     from joeflow_temporal.models import get_workflows
 

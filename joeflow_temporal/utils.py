@@ -14,7 +14,7 @@ class NoDashDiGraph(graphviz.Digraph):
     come after the graph's other statements, sorted.
     """
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, **kwargs) -> None:
         self._nodes: dict[str, tuple] = {}
         self._edges: dict[tuple[str, str], tuple] = {}
         super().__init__(*args, **kwargs)

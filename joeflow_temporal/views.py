@@ -5,7 +5,9 @@ locked and checked, the form saved, the Task marked done and the engine signalle
 commit. If Temporal cannot be reached, nothing is written and the user gets a 503 page.
 """
 
+import builtins
 import logging
+from typing import Literal
 
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.contrib.contenttypes.models import ContentType
@@ -16,14 +18,16 @@ from django.db import (
     connections,
     transaction,
 )
+from django.db.models import Model
 from django.forms import modelform_factory
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.views import generic
 
 from joeflow_temporal import refusals
 from joeflow_temporal.contrib.reversion import RevisionMixin
+from joeflow_temporal.engine.spec import NodeKind, TaskType
 from joeflow_temporal.exceptions import (
     InstanceNotRunning,
     Refused,
@@ -43,7 +47,7 @@ class WorkflowTemplateNameViewMixin:
     """Template lookup as joeflow: the task's own, the workflow's, then the app-wide one."""
 
     name: str | None = None
-    fallback_templates = ("form",)
+    fallback_templates: tuple[str, ...] = ("form",)
 
     def get_template_names(self):
         opts = self.model._meta
@@ -103,9 +107,11 @@ def refused_page(request, refused: Refused, instance=None, **context):
 class TaskViewMixin(WorkflowTemplateNameViewMixin, RevisionMixin):
     """A view that completes a human task of a workflow (the task's pk is in the URL)."""
 
-    type = "human"
-    node_kind = "view"
-    model = None
+    type = TaskType.HUMAN
+    node_kind = NodeKind.VIEW
+    model: builtins.type[Model] = None  # type: ignore[assignment]  # Django's default; stubs omit None
+    request: HttpRequest
+    """The request (set by the view it is mixed into)."""
     path = ""
     """A postfix to the task's URL pattern, for views that take more URL arguments (joeflow's):
     ``tasks.StartView(path="<int:team>/")`` answers ``<task name>/<int:team>/``; other tasks
@@ -170,10 +176,10 @@ class TaskViewMixin(WorkflowTemplateNameViewMixin, RevisionMixin):
         status = refused.status
         if status == 409 and self.request.method in ("GET", "HEAD"):
             status = 404
-        if status == 409 and (form is not None or hasattr(self, "get_form")):
-            if form is None:
-                self.object = self.get_object()
-                form = self.get_form()
+        if status == 409 and form is None and hasattr(self, "get_form"):
+            self.object = self.get_object()
+            form = self.get_form()
+        if status == 409 and form is not None and hasattr(self, "form_invalid"):
             form.add_error(None, refused.message)
             response = self.form_invalid(form)
             response.status_code = status
@@ -187,12 +193,15 @@ class TaskViewMixin(WorkflowTemplateNameViewMixin, RevisionMixin):
         )
 
     def get_object(self, queryset=None):
+        """The instance the task belongs to, as its workflow class (the form edits it)."""
         return self.task.workflow
 
     def get_context_data(self, **kwargs):
+        """The generic view's context, plus ``task`` (the Task row), as joeflow's."""
         return super().get_context_data(task=self.task, **kwargs)
 
     def completed_by(self):
+        """The user to record on the task: the request's, or None for an anonymous one."""
         user = self.request.user
         return user if user.is_authenticated else None
 
@@ -215,6 +224,9 @@ class TaskViewMixin(WorkflowTemplateNameViewMixin, RevisionMixin):
             pass
 
     def form_valid(self, form):
+        """Save the form and complete the task in one transaction, then redirect to the next
+        task this user may complete (``get_success_url``). A task closed meanwhile gets the
+        form back with a message (409), nothing saved; Temporal unreachable: the 503 page."""
         try:
             with self.task.completing(self.completed_by()):
                 self.object = form.save()
@@ -247,7 +259,7 @@ def next_task_url(task, user) -> str | None:
 class StartViewMixin(TaskViewMixin):
     """A view that creates a workflow instance and starts it (no task pk in the URL)."""
 
-    node_kind = "start_view"
+    node_kind = NodeKind.START_VIEW
 
     def dispatch(self, request, *args, **kwargs):
         """No task to look up yet; a project's view whose ``next_task()`` cannot reach
@@ -275,6 +287,8 @@ class StartViewMixin(TaskViewMixin):
         client.wait_followed(self.object, self.task.pk)
 
     def form_valid(self, form):
+        """Save the new instance and start it in one transaction, then redirect (as
+        ``TaskViewMixin.form_valid``); Temporal unreachable: the 503 page, nothing saved."""
         try:
             with transaction.atomic():
                 self.object = form.save()
@@ -336,7 +350,7 @@ class OverrideView(
         "You may not override workflow instances (permission joeflow_temporal.override)."
     )
     form_class = OverrideForm
-    fields = "__all__"
+    fields: list[str] | tuple[str, ...] | Literal["__all__"] | None = "__all__"
 
     def get_form_class(self):
         return modelform_factory(self.model, form=self.form_class, fields=self.fields)

@@ -109,7 +109,7 @@ def misconfiguration(view, exc: Exception) -> Misconfigured | None:
 
     workflow_class = getattr(view, "served_workflow_class", lambda: None)()
     errors = errors_of(workflow_class) if workflow_class is not None else []
-    if not errors:
+    if workflow_class is None or not errors:
         return None
     logger.error(
         "Answered 500: %s has system check errors: %s",

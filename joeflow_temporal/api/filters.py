@@ -1,5 +1,7 @@
 """Query-string filters of the inbox and the instance lists, validated like a body (400)."""
 
+from typing import Any
+
 from django.contrib.contenttypes.models import ContentType
 from rest_framework import serializers
 from rest_framework.filters import BaseFilterBackend
@@ -48,7 +50,7 @@ class TaskFilterSerializer(QuerySerializer):
 
 
 def query_parameter(name: str, description: str, enum: list[str], many: bool = False) -> dict:
-    schema = {"type": "string", "enum": enum}
+    schema: dict[str, Any] = {"type": "string", "enum": enum}
     if many:
         schema = {"type": "array", "items": schema}
     return {

@@ -12,6 +12,7 @@ from rest_framework.utils import model_meta
 from joeflow_temporal import overrides
 from joeflow_temporal.api.workflows import own_field_names, view_fields
 from joeflow_temporal.checks import errors_of
+from joeflow_temporal.engine.spec import NodeKind, TaskType
 from joeflow_temporal.models import Task
 
 
@@ -81,7 +82,7 @@ def override_serializer(model) -> type[StrictModelSerializer]:
     ``joeflow_temporal.overrides``) or ``end_instance``; neither: the fields only."""
     base = instance_fields_serializer(model)
 
-    class OverrideSerializer(base):
+    class OverrideSerializer(base):  # type: ignore[valid-type,misc]  # a base made per class
         next_tasks = serializers.ListField(
             child=serializers.CharField(),
             required=False,
@@ -93,7 +94,7 @@ def override_serializer(model) -> type[StrictModelSerializer]:
             help_text="true: cancel the open tasks and start nothing; the instance ends.",
         )
 
-        class Meta(base.Meta):
+        class Meta(base.Meta):  # type: ignore[name-defined]  # as the class above
             fields = [*base.Meta.fields, "next_tasks", "end_instance"]
 
         def validate_next_tasks(self, value):
@@ -137,7 +138,7 @@ def override_serializer(model) -> type[StrictModelSerializer]:
 class InstanceTaskSerializer(serializers.ModelSerializer):
     """A task as part of its instance."""
 
-    parents = serializers.PrimaryKeyRelatedField(
+    parents: serializers.PrimaryKeyRelatedField[Task] = serializers.PrimaryKeyRelatedField(
         source="parent_task_set", many=True, read_only=True
     )
 
@@ -176,7 +177,7 @@ class TaskSerializer(InstanceTaskSerializer):
 class TaskDetailSerializer(TaskSerializer):
     """One task, with the fields its view edits: current values and how to fill them in."""
 
-    fields = serializers.SerializerMethodField(method_name="get_field_values")
+    fields = serializers.SerializerMethodField(method_name="get_field_values")  # type: ignore[assignment]  # a declared field
     form = serializers.SerializerMethodField(method_name="get_form")
 
     class Meta(TaskSerializer.Meta):
@@ -260,7 +261,7 @@ class InstanceSerializer(serializers.Serializer):
     created = serializers.DateTimeField(read_only=True)
     modified = serializers.DateTimeField(read_only=True)
     completed = serializers.DateTimeField(read_only=True, allow_null=True)
-    fields = serializers.SerializerMethodField(method_name="get_field_values")
+    fields = serializers.SerializerMethodField(method_name="get_field_values")  # type: ignore[assignment]  # a declared field
     tasks = InstanceTaskSerializer(source="task_set", many=True, read_only=True)
 
     @extend_schema_field(str)  # no enum: a second "status" enum would need a project setting
@@ -275,15 +276,15 @@ class InstanceSerializer(serializers.Serializer):
 
 class NodeSerializer(serializers.Serializer):
     name = serializers.CharField()
-    type = serializers.ChoiceField(choices=["human", "machine"])
+    type = serializers.ChoiceField(choices=[type.value for type in TaskType])
     kind = serializers.ChoiceField(
-        choices=["start", "start_view", "view", "method", "join", "wait"],
+        choices=[kind.value for kind in NodeKind],
         help_text="`start_view` nodes start instances through the API; `view` nodes are "
         "human tasks to complete.",
     )
     wait = serializers.DurationField(allow_null=True, help_text="A `wait` node's duration.")
     join = serializers.ListField(child=serializers.CharField(), help_text="A join's parents.")
-    fields = serializers.ListField(
+    fields = serializers.ListField(  # type: ignore[assignment]  # a declared field
         child=serializers.CharField(),
         allow_null=True,
         help_text="The fields a human task's body sets (null for machine tasks).",
@@ -297,14 +298,14 @@ class WorkflowTypeSerializer(serializers.Serializer):
     errors are about may be just what a description would need.
     """
 
-    label = serializers.CharField(
+    label = serializers.CharField(  # type: ignore[assignment]  # a declared field
         source="_meta.label_lower", help_text="`app_label.modelname`, the `{workflow}` of URLs."
     )
     name = serializers.CharField(source="__name__")
     verbose_name = serializers.CharField(source="_meta.verbose_name")
     nodes = serializers.SerializerMethodField()
     edges = serializers.SerializerMethodField()
-    errors = serializers.SerializerMethodField(
+    errors = serializers.SerializerMethodField(  # type: ignore[assignment]  # a declared field
         help_text="The class's system check errors (`id: message`), which keep its instances "
         "from being started or worked on; empty for a class without any."
     )

@@ -7,8 +7,10 @@ Every view authenticates and checks permissions itself and answers JSON, whateve
 DRF defaults, and translates the domain exceptions in one place (``exceptions.exception_handler``).
 """
 
+from collections.abc import Sequence
 from contextlib import contextmanager
 from functools import cached_property
+from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.contrib.contenttypes.models import ContentType
@@ -17,13 +19,20 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from drf_spectacular.utils import inline_serializer
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework import generics, serializers, status
-from rest_framework.authentication import BasicAuthentication, SessionAuthentication
+from rest_framework import generics, serializers, status, views
+from rest_framework.authentication import (
+    BaseAuthentication,
+    BasicAuthentication,
+    SessionAuthentication,
+)
 from rest_framework.exceptions import NotAuthenticated, NotFound
+from rest_framework.filters import BaseFilterBackend
+from rest_framework.pagination import BasePagination
 from rest_framework.parsers import JSONParser
-from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
+from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+from rest_framework.schemas.inspectors import ViewInspector
 
 from joeflow_temporal import refusals
 from joeflow_temporal.api import schema
@@ -61,7 +70,7 @@ from joeflow_temporal.registry import get_workflows
 from joeflow_temporal.runtime import client
 
 
-class Protected:
+class Protected(views.APIView):
     """Signed-in users only, by session or HTTP basic auth, whatever the project's DRF defaults.
 
     Who is not signed in gets a 401 JSON answer with a ``WWW-Authenticate: Basic`` challenge,
@@ -71,8 +80,11 @@ class Protected:
     those that render something else (the OpenAPI document, the Swagger UI page).
     """
 
-    authentication_classes = [SessionAuthentication, BasicAuthentication]
-    permission_classes = [IsAuthenticated]
+    authentication_classes: Sequence[type[BaseAuthentication]] = [
+        SessionAuthentication,
+        BasicAuthentication,
+    ]
+    permission_classes: Sequence[type[BasePermission]] = [IsAuthenticated]
 
     def handle_exception(self, exc):
         request = self.request
@@ -113,9 +125,9 @@ class Endpoint(Protected, generics.GenericAPIView):
 
     parser_classes = [JSONParser]
     renderer_classes = [JSONRenderer]
-    filter_backends = []
-    pagination_class = None
-    schema = EndpointSchema()
+    filter_backends: Sequence[type[BaseFilterBackend]] = []
+    pagination_class: type[BasePagination] | None = None
+    schema: ViewInspector | None = EndpointSchema()
 
     def get_exception_handler(self):
         return exception_handler
@@ -138,6 +150,9 @@ def explained(action: str, *, task=None, instance=None):
 
 class WorkflowClassMixin:
     """Views under ``workflows/{workflow}/``: the class the label names (404 if none)."""
+
+    kwargs: dict[str, Any]
+    """The URL's arguments (set by the view it is mixed into)."""
 
     @cached_property
     def workflow_class(self) -> type[Workflow]:
@@ -381,7 +396,8 @@ class TaskEndpoint(Endpoint):
     def served_workflow_class(self) -> type[Workflow] | None:
         task = Task.objects.filter(pk=self.kwargs.get("pk"))
         content_type = task.values_list("content_type", flat=True).first()
-        return ContentType.objects.get_for_id(content_type).model_class() if content_type else None
+        model = ContentType.objects.get_for_id(content_type).model_class() if content_type else None
+        return model if model is not None and issubclass(model, Workflow) else None
 
 
 class TaskDetailEndpoint(TaskEndpoint, generics.RetrieveAPIView):

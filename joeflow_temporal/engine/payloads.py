@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from joeflow_temporal.engine.spec import Graph
+from joeflow_temporal.engine.spec import Graph, TaskStatus, TaskType
 from joeflow_temporal.engine.state import WalkerState
 
 
@@ -51,7 +51,7 @@ class CreateTask(BaseModel):
     workflow: WorkflowRef
     key: str
     name: str
-    type: Literal["human", "machine"]
+    type: TaskType
     parent_ids: list[int]
     completed: bool = False
     """Create (or finish) the row as ``succeeded``: joins and waits."""
@@ -62,7 +62,7 @@ class CreatedTask(BaseModel):
     ``create_task`` hook raised; a retry may find it ``succeeded`` or ``canceled`` meanwhile."""
 
     task_id: int
-    status: Literal["scheduled", "succeeded", "failed", "canceled"]
+    status: TaskStatus
 
 
 class RunMachineTask(BaseModel):
@@ -75,7 +75,9 @@ class RunMachineTask(BaseModel):
 
 
 class MachineOutcome(BaseModel):
-    status: Literal["succeeded", "not_ready", "failed", "canceled"]
+    status: Literal[TaskStatus.SUCCEEDED, "not_ready", TaskStatus.FAILED, TaskStatus.CANCELED]
+    """The row's status after the run; ``not_ready``: the method returned ``False`` (joeflow's
+    "try again later"), so the row stays ``scheduled`` and the walker polls."""
     next_tasks: list[str] | None = None
     """The names the method returned; ``None`` means follow every outgoing edge."""
     task_id: int | None = None
@@ -84,7 +86,7 @@ class MachineOutcome(BaseModel):
 
 class ConfirmTask(BaseModel):
     task: TaskRef
-    statuses: list[str]
+    statuses: list[TaskStatus]
     """Succeed once the Task row has one of these statuses."""
     key: str | None = None
     """Only the row with this key counts (ids repeat after a rollback; the key does not)."""

@@ -5,20 +5,62 @@ even after a deploy changes the class.
 """
 
 from datetime import timedelta
+from enum import StrEnum
 from functools import cached_property
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-NodeType = Literal["human", "machine"]
-NodeKind = Literal["start", "start_view", "view", "method", "join", "wait"]
+
+class TaskType(StrEnum):
+    """Who does a task (``Task.type``, ``Node.type``); joeflow's ``tasks.HUMAN`` and ``MACHINE``."""
+
+    HUMAN = "human"
+    """A person, through a view."""
+    MACHINE = "machine"
+    """The engine: a method it runs, or a start, join or wait it records itself."""
+
+
+class NodeKind(StrEnum):
+    """What a node is, which decides how the walker drives its task (``PHASE_OF_KIND``).
+
+    A task class names its kind in ``node_kind``; a callable without one is a ``METHOD``. A new
+    kind is added here, in the walker's ``PHASE_OF_KIND`` and on its task class.
+    """
+
+    START = "start"
+    """``tasks.Start``: code starts the instance (``MyWorkflow.start(...)``)."""
+    START_VIEW = "start_view"
+    """A ``StartView``: a form starts the instance; its URL has no task pk."""
+    VIEW = "view"
+    """A human task's view."""
+    METHOD = "method"
+    """A machine task: a method of the workflow class, run as a Temporal activity."""
+    JOIN = "join"
+    """``tasks.Join``: waits for its parents."""
+    WAIT = "wait"
+    """``tasks.Wait``: a Temporal timer."""
+
+
+START_KINDS = frozenset({NodeKind.START, NodeKind.START_VIEW})
+"""An instance begins at a node of these kinds: its task has no parent task."""
+
+
+class TaskStatus(StrEnum):
+    """Where a task's row stands (``Task.status``); the values are joeflow's."""
+
+    SCHEDULED = "scheduled"
+    """Open: waits for a person, a timer, a join, or the engine to run it."""
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    """A method (or a human task's ``create_task`` hook) raised; open until rerun or canceled."""
+    CANCELED = "canceled"
 
 
 class Node(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     name: str
-    type: NodeType
+    type: TaskType
     kind: NodeKind
     wait: timedelta | None = None
     """How long a ``Wait`` node waits, measured from the creation of its task."""

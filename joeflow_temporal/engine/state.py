@@ -32,11 +32,20 @@ class OpenTask(BaseModel):
     name: str
     phase: Phase
     id: int | None = None
+    """The Task row's id, once created (a machine task's first run may create it)."""
     parent_ids: list[int] = Field(default_factory=list)
     wake_at: datetime | None = None
     polls: int = 0
     arrived: list[str] = Field(default_factory=list)
     """For a join: the parents that have arrived so far."""
+
+    @property
+    def row_id(self) -> int:
+        """``id``, where the walker needs the row: a finished task, one a signal named, the
+        start task. Raises ``LookupError`` (a workflow task failure, retried) were it not set."""
+        if self.id is None:
+            raise LookupError(f"Task {self.key!r} ({self.name}) has no row yet.")
+        return self.id
 
 
 class WalkerState(BaseModel):

@@ -28,7 +28,7 @@ from joeflow_temporal.engine.payloads import (
     TaskRef,
     WalkerInput,
 )
-from joeflow_temporal.engine.spec import Graph
+from joeflow_temporal.engine.spec import Graph, NodeKind, TaskStatus, TaskType
 from joeflow_temporal.engine.state import OpenTask, Phase, WalkerState
 
 MIRROR_TIMEOUT = timedelta(seconds=30)
@@ -70,13 +70,14 @@ MAX_DOUBLINGS = 20
 """Poll backoff doubles at most this often (then the cap applies anyway; avoids overflow)."""
 
 PHASE_OF_KIND = {
-    "method": Phase.RUN,
-    "view": Phase.HUMAN,
-    "start_view": Phase.HUMAN,
-    "wait": Phase.WAIT,
-    "join": Phase.JOIN,
-    "start": Phase.WAIT,
+    NodeKind.METHOD: Phase.RUN,
+    NodeKind.VIEW: Phase.HUMAN,
+    NodeKind.START_VIEW: Phase.HUMAN,
+    NodeKind.WAIT: Phase.WAIT,
+    NodeKind.JOIN: Phase.JOIN,
+    NodeKind.START: Phase.WAIT,
 }
+"""The phase a node's task enters once its row is created: how the walker drives each kind."""
 
 
 @workflow.defn(name=names.WORKFLOW_TYPE)
@@ -314,7 +315,7 @@ class JoeflowWalker:
         """Whether the Task row a manual action recorded (with that key) was committed."""
         ref = TaskRef(workflow=self._input.workflow, task_id=task_id)
         try:
-            await self._confirm(ConfirmTask(task=ref, statuses=["succeeded"], key=key))
+            await self._confirm(ConfirmTask(task=ref, statuses=[TaskStatus.SUCCEEDED], key=key))
         except ActivityError:
             workflow.logger.warning("%s %s was never committed; ignored", action, task_id)
             return False
@@ -391,8 +392,10 @@ class JoeflowWalker:
         return ready()
 
     async def _confirm_start(self, task: OpenTask) -> None:
-        ref = TaskRef(workflow=self._input.workflow, task_id=task.id)
-        confirm = ConfirmTask(task=ref, statuses=["succeeded"], key=self._input.start_task_key)
+        ref = TaskRef(workflow=self._input.workflow, task_id=task.row_id)
+        confirm = ConfirmTask(
+            task=ref, statuses=[TaskStatus.SUCCEEDED], key=self._input.start_task_key
+        )
         try:
             await self._confirm(confirm)
         except ActivityError:
@@ -411,7 +414,7 @@ class JoeflowWalker:
                 result_type=CreatedTask,
             )
             task.id = created.task_id
-            task.phase = Phase.FAILED if created.status == "failed" else phase
+            task.phase = Phase.FAILED if created.status == TaskStatus.FAILED else phase
             return
         if not (phase == Phase.RUN and self._one_activity_per_step):  # else: its first run does
             task.id = await self._mirror(
@@ -419,7 +422,9 @@ class JoeflowWalker:
             )
         task.phase = phase
 
-    def _create_request(self, task: OpenTask, type: str, completed: bool = False) -> CreateTask:
+    def _create_request(
+        self, task: OpenTask, type: TaskType, completed: bool = False
+    ) -> CreateTask:
         return CreateTask(
             workflow=self._input.workflow,
             key=task.key,
@@ -434,7 +439,7 @@ class JoeflowWalker:
         request = RunMachineTask(
             workflow=self._input.workflow,
             task_id=task.id,
-            create=self._create_request(task, "machine") if task.id is None else None,
+            create=self._create_request(task, TaskType.MACHINE) if task.id is None else None,
             node_names=list(self._graph.nodes),
         )
         local = config.local_activities or self._graph.nodes[task.name].local_activity
@@ -458,34 +463,34 @@ class JoeflowWalker:
         if outcome.task_id is not None:
             task.id = outcome.task_id
         match outcome.status:
-            case "succeeded":
+            case TaskStatus.SUCCEEDED:
                 self._advance(task, outcome.next_tasks)
             case "not_ready":
                 backoff = config.poll_interval * 2 ** min(task.polls, MAX_DOUBLINGS)
                 task.polls += 1
                 task.wake_at = workflow.now() + min(backoff, config.poll_max_interval)
                 task.phase = Phase.POLL
-            case "failed":
+            case TaskStatus.FAILED:
                 task.phase = Phase.FAILED
-            case "canceled":
+            case TaskStatus.CANCELED:
                 del self._state.tasks[task.key]
 
     async def _complete(self, task: OpenTask) -> None:
         """Record a task the engine finishes itself (wait, join, start) as succeeded."""
         await self._mirror(
             names.CREATE_TASK,
-            self._create_request(task, "machine", completed=True),
+            self._create_request(task, TaskType.MACHINE, completed=True),
             result_type=int,
         )
         self._advance(task, None)
 
     async def _confirm_human(self, task: OpenTask) -> None:
         status = await self._confirm_signal(
-            task, self._state.completions, ["succeeded", "canceled"]
+            task, self._state.completions, [TaskStatus.SUCCEEDED, TaskStatus.CANCELED]
         )
-        if status == "succeeded":
+        if status == TaskStatus.SUCCEEDED:
             self._advance(task, None)
-        elif status == "canceled":
+        elif status == TaskStatus.CANCELED:
             del self._state.tasks[task.key]
 
     async def _confirm_rerun(self, task: OpenTask) -> None:
@@ -493,26 +498,27 @@ class JoeflowWalker:
         has made its row already (it opens, and may even be completed by now)."""
         node = self._graph.nodes.get(task.name)
         if node is not None and PHASE_OF_KIND[node.kind] == Phase.HUMAN:
-            resume, statuses = Phase.HUMAN, ["scheduled", "succeeded", "canceled"]
+            resume = Phase.HUMAN
+            statuses = [TaskStatus.SCHEDULED, TaskStatus.SUCCEEDED, TaskStatus.CANCELED]
         else:
-            resume, statuses = Phase.RUN, ["scheduled", "canceled"]
+            resume, statuses = Phase.RUN, [TaskStatus.SCHEDULED, TaskStatus.CANCELED]
         status = await self._confirm_signal(task, self._state.reruns, statuses)
-        if status == "canceled":
+        if status == TaskStatus.CANCELED:
             del self._state.tasks[task.key]
         elif status is not None:
             task.phase, task.polls = resume, 0
 
     async def _confirm_cancel(self, task: OpenTask) -> None:
-        if await self._confirm_signal(task, self._state.cancels, ["canceled"]):
+        if await self._confirm_signal(task, self._state.cancels, [TaskStatus.CANCELED]):
             del self._state.tasks[task.key]
 
     async def _confirm_signal(
-        self, task: OpenTask, signals: list[int], statuses: list[str]
-    ) -> str | None:
+        self, task: OpenTask, signals: list[int], statuses: list[TaskStatus]
+    ) -> TaskStatus | None:
         """Wait until the commit a signal announced is visible; None if it never became so."""
-        signals.remove(task.id)
-        self._confirming.add(task.id)
-        ref = TaskRef(workflow=self._input.workflow, task_id=task.id)
+        signals.remove(task.row_id)
+        self._confirming.add(task.row_id)
+        ref = TaskRef(workflow=self._input.workflow, task_id=task.row_id)
         try:
             return await self._confirm(ConfirmTask(task=ref, statuses=statuses))
         except ActivityError:
@@ -521,13 +527,13 @@ class JoeflowWalker:
         finally:
             self._confirming.discard(task.id)
 
-    async def _confirm(self, confirm: ConfirmTask) -> str:
+    async def _confirm(self, confirm: ConfirmTask) -> TaskStatus:
         config = self._input.config
         if not workflow.patched(CONFIRM_WHILE_RUNNING):
             return await self._activity(
                 names.CONFIRM_TASK,
                 confirm,
-                result_type=str,
+                result_type=TaskStatus,
                 start_to_close_timeout=MIRROR_TIMEOUT,
                 schedule_to_close_timeout=config.confirm_timeout,
                 retry_policy=CONFIRM_RETRY,
@@ -535,7 +541,7 @@ class JoeflowWalker:
         return await self._activity(
             names.CONFIRM_TASK,
             confirm.model_copy(update={"wait": config.confirm_timeout}),
-            result_type=str,
+            result_type=TaskStatus,
             start_to_close_timeout=config.confirm_timeout + MIRROR_TIMEOUT,
             heartbeat_timeout=config.heartbeat_timeout,
             retry_policy=MIRROR_RETRY,
@@ -555,14 +561,14 @@ class JoeflowWalker:
     def _spawn(self, parent: OpenTask, next_names: list[str]) -> None:
         for name in next_names:
             node = self._graph.nodes[name]
-            if node.kind == "join" and self._arrive_at_join(name, parent):
+            if node.kind == NodeKind.JOIN and self._arrive_at_join(name, parent):
                 continue
             child = OpenTask(
-                key=f"{parent.id}:{name}",
+                key=f"{parent.row_id}:{name}",
                 name=name,
                 phase=Phase.CREATE,
-                parent_ids=[parent.id],
-                arrived=[parent.name] if node.kind == "join" else [],
+                parent_ids=[parent.row_id],
+                arrived=[parent.name] if node.kind == NodeKind.JOIN else [],
                 wake_at=workflow.now() + node.wait if node.wait is not None else None,
             )
             self._state.tasks[child.key] = child
@@ -572,7 +578,7 @@ class JoeflowWalker:
         for task in self._state.tasks.values():
             if task.name == name and parent.name not in task.arrived:
                 task.arrived.append(parent.name)
-                task.parent_ids.append(parent.id)
+                task.parent_ids.append(parent.row_id)
                 return True
         return False
 

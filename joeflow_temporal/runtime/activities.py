@@ -32,6 +32,7 @@ from joeflow_temporal.engine.payloads import (
     TaskRef,
     WorkflowRef,
 )
+from joeflow_temporal.engine.spec import TaskStatus
 from joeflow_temporal.exceptions import RETRIED
 from joeflow_temporal.models import Task, Workflow
 from joeflow_temporal.runtime.machine import TaskRaised, run_method
@@ -141,7 +142,7 @@ def create_human_task(request: CreateTask) -> CreatedTask:
         if task is None:
             task = human_task_or_failure(workflow, request)
             task.parent_task_set.add(*request.parent_ids)
-    return CreatedTask(task_id=task.pk, status=task.status)
+    return CreatedTask(task_id=task.pk, status=TaskStatus(task.status))
 
 
 CONFIRM_FIRST_PAUSE = 0.01
@@ -194,7 +195,7 @@ def run_machine_task(request: RunMachineTask) -> MachineOutcome:
     try:
         return run_and_record(request)
     except TaskRaised as raised:
-        return record_failure(request, raised.__cause__)
+        return record_failure(request, raised.error)
     except (*RETRIED, ApplicationError):
         raise  # and the engine's own errors: a class this worker lacks, a deleted instance
     except Exception as error:
@@ -207,7 +208,7 @@ def record_failure(request: RunMachineTask, error: BaseException) -> MachineOutc
         if task.status != Task.SCHEDULED:
             return recorded_outcome(task)  # canceled meanwhile, or the error came after the commit
         task.fail(error)
-    return MachineOutcome(status="failed", task_id=task.pk)
+    return MachineOutcome(status=TaskStatus.FAILED, task_id=task.pk)
 
 
 def run_and_record(request: RunMachineTask) -> MachineOutcome:
@@ -221,17 +222,19 @@ def run_and_record(request: RunMachineTask) -> MachineOutcome:
         if result is False:
             return MachineOutcome(status="not_ready", task_id=task.pk)
         task.finish(next_tasks=next_tasks)
-        return MachineOutcome(status="succeeded", next_tasks=next_tasks, task_id=task.pk)
+        return MachineOutcome(status=TaskStatus.SUCCEEDED, next_tasks=next_tasks, task_id=task.pk)
 
 
 def recorded_outcome(task: Task) -> MachineOutcome:
     """The outcome of a run that committed before (a retry whose first attempt's answer was
     lost with its worker: succeeded or failed), or of a task canceled meanwhile."""
     if task.status == Task.SUCCEEDED:
-        return MachineOutcome(status="succeeded", next_tasks=task.next_tasks, task_id=task.pk)
+        return MachineOutcome(
+            status=TaskStatus.SUCCEEDED, next_tasks=task.next_tasks, task_id=task.pk
+        )
     if task.status == Task.FAILED:
-        return MachineOutcome(status="failed", task_id=task.pk)
-    return MachineOutcome(status="canceled", task_id=task.pk)
+        return MachineOutcome(status=TaskStatus.FAILED, task_id=task.pk)
+    return MachineOutcome(status=TaskStatus.CANCELED, task_id=task.pk)
 
 
 def locked_machine_task(request: RunMachineTask) -> tuple[Task, Workflow | None]:
@@ -240,6 +243,12 @@ def locked_machine_task(request: RunMachineTask) -> tuple[Task, Workflow | None]
     if request.task_id is not None:
         return Task.objects.select_for_update().get(pk=request.task_id), None
     create = request.create
+    if create is None:
+        raise ApplicationError(
+            "RunMachineTask names neither task_id nor create.",
+            type="BadRequest",
+            non_retryable=True,
+        )
     workflow = load_workflow(create.workflow, lock=True)
     task = Task.objects.filter(_workflow_id=workflow.pk, key=create.key).first()
     if task is None:

@@ -146,12 +146,21 @@ def forget_client(address: str, namespace: str) -> None:
 
 
 def run(coroutine, timeout: float | None = None):
-    """Run a coroutine on the client's event loop and return its result (for sync code)."""
+    """Run a coroutine on the client's event loop and return its result (for sync code).
+
+    ``timeout`` in seconds (None: no limit); past it, ``concurrent.futures.TimeoutError``.
+    The coroutine's own exceptions propagate.
+    """
     return _engine.run(coroutine, timeout)
 
 
 async def get_client() -> Client:
-    """The shared client for the configured address and namespace (await it on the loop)."""
+    """The shared ``temporalio.client.Client`` for ``JOEFLOW_TEMPORAL_ADDRESS`` and
+    ``JOEFLOW_TEMPORAL_NAMESPACE``, connected on first use; await it on the loop (``run``).
+
+    Raises:
+        RuntimeError: the first connection failed (Temporal's SDK).
+    """
     return await _engine.client(
         conf.get("JOEFLOW_TEMPORAL_ADDRESS"), conf.get("JOEFLOW_TEMPORAL_NAMESPACE")
     )
@@ -288,6 +297,15 @@ async def replaceable(client: Client, handle, start_task_key: str, rpc_timeout) 
 
 
 def signal(workflow, name: str, arg=None) -> None:
+    """Send the signal ``name`` (``engine.names``) with ``arg`` to the instance's execution.
+
+    Send it inside the transaction that wrote what it announces: if Temporal refuses, the
+    error rolls the transaction back; the walker confirms the commit before it acts.
+
+    Raises:
+        TemporalUnavailable: Temporal could not be reached within ``JOEFLOW_TEMPORAL_RPC_TIMEOUT``.
+        InstanceNotRunning: the execution has ended (or never existed).
+    """
     args = [] if arg is None else [arg]
 
     async def send(client: Client, rpc_timeout):
@@ -313,6 +331,13 @@ def exit_process(code: int = 0) -> NoReturn:
 
 
 def query_state(workflow) -> dict:
+    """The walker's ``state`` query (``WalkerState`` as JSON data); ``Workflow.get_engine_state``.
+
+    Raises:
+        TemporalUnavailable: Temporal could not be reached.
+        InstanceNotRunning: no execution has the instance's id.
+    """
+
     async def query(client: Client, rpc_timeout):
         handle = client.get_workflow_handle(workflow.temporal_workflow_id)
         state = await handle.query(names.STATE, rpc_timeout=rpc_timeout)

@@ -7,7 +7,7 @@ The walker never sees a Django class: each instance's execution gets this spec i
 from functools import cache
 
 from joeflow_temporal.engine import Graph, Node
-from joeflow_temporal.typing import MACHINE
+from joeflow_temporal.engine.spec import NodeKind, TaskType
 
 
 @cache
@@ -22,13 +22,13 @@ def compile_graph(cls) -> Graph:
     """
     nodes = {}
     for name, obj in cls.get_nodes():
-        kind = getattr(obj, "node_kind", "method")
+        kind = getattr(obj, "node_kind", NodeKind.METHOD)
         nodes[name] = Node(
             name=name,
-            type=getattr(obj, "type", MACHINE),
+            type=getattr(obj, "type", TaskType.MACHINE),
             kind=kind,
-            wait=getattr(obj, "duration", None) if kind == "wait" else None,
-            join=tuple(sorted(getattr(obj, "parents", ()))) if kind == "join" else (),
+            wait=getattr(obj, "duration", None) if kind == NodeKind.WAIT else None,
+            join=tuple(sorted(getattr(obj, "parents", ()))) if kind == NodeKind.JOIN else (),
             local_activity=bool(getattr(obj, "local_activity", False)),
         )
     edges = tuple((node_name(start), node_name(end)) for start, end in cls.edges)

@@ -13,7 +13,12 @@ from joeflow_temporal.exceptions import RETRIED
 
 
 class TaskRaised(Exception):
-    """A machine task's own exception, carried out of its transaction so that it rolls back."""
+    """A machine task's own exception (``error``), carried out of its transaction so that it
+    rolls back."""
+
+    def __init__(self, error: Exception):
+        super().__init__(error)
+        self.error = error
 
 
 def run_method(workflow, task, node_names: list[str]) -> tuple[object, list[str] | None]:
@@ -28,7 +33,7 @@ def run_method(workflow, task, node_names: list[str]) -> tuple[object, list[str]
         ``(result, next_tasks)``: ``next_tasks`` as ``interpret_result`` reads ``result``.
 
     Raises:
-        TaskRaised: the method (or its result) failed; the cause is ``__cause__``.
+        TaskRaised: the method (or its result) failed; the cause is its ``error``.
         OperationalError, InterfaceError, CancelledError: retried by Temporal, not the task's.
     """
     try:
@@ -37,7 +42,7 @@ def run_method(workflow, task, node_names: list[str]) -> tuple[object, list[str]
     except RETRIED:
         raise
     except Exception as error:
-        raise TaskRaised from error
+        raise TaskRaised(error) from error
 
 
 def call_machine_task(workflow, task):
@@ -82,4 +87,4 @@ def chosen_name(item) -> str:
     """The name of a task a method returned: a name, a task object or a method."""
     if isinstance(item, str):
         return item
-    return getattr(item, "name", None) or getattr(item, "__name__", repr(item))
+    return getattr(item, "name", "") or getattr(item, "__name__", repr(item))

@@ -201,5 +201,6 @@ def pointing_at_tasks(Task) -> list:
         if field.auto_created
         and not field.concrete
         and (field.one_to_many or field.one_to_one)
+        and field.related_model is not None
         and not field.related_model._meta.auto_created
     ]

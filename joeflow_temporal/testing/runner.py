@@ -49,7 +49,7 @@ class TestRunner(DiscoverRunner):
 
     __test__ = False  # not a test class, whatever pytest's name patterns say
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.temporal: TestEnvironment | None = None
         if self.parallel > 1:

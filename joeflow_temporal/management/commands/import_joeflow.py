@@ -8,6 +8,14 @@ MAX_PROBLEMS_SHOWN = 20
 
 
 class Command(TemporalCommand):
+    """``manage.py import_joeflow [--dry-run] [--database ALIAS]``: a thin shim over
+    ``joeflow_import.JoeflowImport``, which says what it copies and starts.
+
+    Raises ``CommandError`` when joeflow's tables are missing or an instance cannot be imported
+    (nothing is written), or when Temporal cannot be reached or the run is interrupted (the
+    instances before stay imported; a second run goes on where it stopped).
+    """
+
     help = (
         "Import a joeflow 2.x database: copy its workflows and tasks into joeflow_temporal's "
         "tables (keeping their ids) and start an execution for every running instance."

@@ -7,6 +7,13 @@ from joeflow_temporal.registry import get_workflows
 
 
 class Command(BaseCommand):
+    """``manage.py render_workflow_graph [app_label.workflow ...] [-f svg|pdf|png] [-d DIR] [-c]``,
+    with joeflow's options: one file per workflow class, ``<app_label>_<model_name>.<format>``.
+
+    A label that names no workflow is skipped with a warning, as joeflow does, so the others
+    still render. Raises ``CommandError`` when Graphviz's ``dot`` is missing.
+    """
+
     help = "Render workflow graph to file."
 
     def add_arguments(self, parser):

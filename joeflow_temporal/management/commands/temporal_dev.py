@@ -42,6 +42,14 @@ def mounted_path(url_name: str | None) -> str | None:
 
 
 class Command(TemporalCommand):
+    """``manage.py temporal_dev [addrport]``: the bundled ``temporal`` dev server (extra
+    ``server``), migrations, a worker and ``runserver`` in one process group; Ctrl-C stops all.
+
+    A Temporal server already listening on ``--temporal-port`` is used as it is. Raises
+    ``CommandError`` for a ``--demo`` it cannot start, a taken web port, or a server that does
+    not start.
+    """
+
     help = (
         "Development environment in one command: the bundled Temporal dev server with its web UI "
         "(persisted to a file), migrations, the worker and the web server. Ctrl-C stops it all."

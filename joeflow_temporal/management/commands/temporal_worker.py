@@ -11,6 +11,13 @@ from joeflow_temporal.runtime.worker import running_worker
 
 
 class Command(TemporalCommand):
+    """``manage.py temporal_worker``: serve the walker and the activities of every installed
+    workflow on ``JOEFLOW_TEMPORAL_TASK_QUEUE`` until SIGTERM or SIGINT, which lets running
+    machine tasks finish (Temporal's graceful shutdown) before it exits.
+
+    Raises ``CommandError`` when Temporal cannot be reached at ``JOEFLOW_TEMPORAL_ADDRESS``.
+    """
+
     help = "Run a Temporal worker for every installed workflow; stops gracefully on SIGTERM/SIGINT."
 
     def add_arguments(self, parser):
