@@ -8,7 +8,7 @@ import pytest
 
 from tests.settings import CONTINUE_AS_NEW_SUGGESTED_AT  # noqa: F401  (tests import it here)
 
-# A project of its own, with its own settings: test_tutorial_project.py runs its tests.
+# A project of its own, with its own settings: tests/docs/test_tutorial_project.py runs its tests.
 collect_ignore = ["tutorial_project"]
 
 

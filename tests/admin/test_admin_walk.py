@@ -9,7 +9,7 @@ would save it, and every action on every row.
 from django.urls import reverse
 
 from django_integration.demo.models import ShippingWorkflow
-from tests.admin_walker import AdminWalker
+from tests.admin.admin_walker import AdminWalker
 from tests.helpers import result, wait_until
 from tests.testapp import models
 

@@ -3,7 +3,6 @@
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import reversion
@@ -14,17 +13,13 @@ from reversion.models import Revision, Version
 from django_integration.demo.models import ShippingWorkflow
 from joeflow_temporal.admin import WorkflowAdmin
 from joeflow_temporal.models import Task
-from tests.helpers import result, wait_until
+from tests.helpers import ROOT, result, scheduled, wait_until
 from tests.testapp import models
 
 
 @pytest.fixture
 def user(django_user_model):
     return django_user_model.objects.create_superuser("ada", "", "pw")
-
-
-def scheduled(workflow, name):
-    return wait_until(lambda: workflow.task_set.scheduled().filter(name=name).first())
 
 
 def revisions(workflow) -> list[tuple[str, dict]]:
@@ -154,7 +149,7 @@ def test_django_reversion_installed_but_not_in_installed_apps_does_nothing():
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "django_integration.settings"}
     run = subprocess.run(
         [sys.executable, "-c", WITHOUT_THE_APP],
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,

@@ -9,8 +9,19 @@ from django.test.utils import CaptureQueriesContext
 from django_integration.demo.models import ShippingWorkflow
 from joeflow_temporal.devserver import free_port
 from joeflow_temporal.models import Task, Workflow
-from tests.api_helpers import client_for, instance_url, post, start_url, task_url, url
-from tests.helpers import parents, result, tasks, wait_until
+from tests.helpers import (
+    client_for,
+    instance_url,
+    parents,
+    post,
+    result,
+    scheduled,
+    start_url,
+    task_url,
+    tasks,
+    url,
+    wait_until,
+)
 from tests.testapp import models
 
 
@@ -22,10 +33,6 @@ def user(django_user_model):
 @pytest.fixture
 def api(user):
     return client_for(user)
-
-
-def scheduled(workflow, name):
-    return wait_until(lambda: workflow.task_set.scheduled().filter(name=name).first())
 
 
 def start_human(choice="x"):

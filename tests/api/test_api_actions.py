@@ -7,13 +7,18 @@ from django.contrib.auth.models import Permission
 from django.db import connections
 
 from joeflow_temporal.models import Task
-from tests.api_helpers import client_for, instance_url, post, task_url
-from tests.helpers import parents, result, tasks, wait_until
+from tests.helpers import (
+    client_for,
+    instance_url,
+    parents,
+    post,
+    result,
+    scheduled,
+    task_url,
+    tasks,
+    wait_until,
+)
 from tests.testapp import models
-
-
-def scheduled(workflow, name):
-    return wait_until(lambda: workflow.task_set.scheduled().filter(name=name).first())
 
 
 @pytest.fixture

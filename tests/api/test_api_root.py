@@ -11,7 +11,7 @@ from urllib.parse import quote
 import pytest
 from django.test import Client
 
-from tests.api_helpers import client_for, make_user, url
+from tests.helpers import client_for, make_user, url
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8"
 """What Chromium sends for a page it navigates to."""

@@ -5,7 +5,7 @@ import re
 from django.contrib.staticfiles import finders
 from openapi_spec_validator import validate
 
-from tests.api_helpers import client_for, url
+from tests.helpers import client_for, url
 
 PATHS = {
     "/api/": {"get"},

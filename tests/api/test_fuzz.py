@@ -29,8 +29,17 @@ from schemathesis.specs.openapi.checks import (
 
 from django_integration.demo.models import ShippingWorkflow
 from joeflow_temporal.models import Task, Workflow
-from tests.api_helpers import client_for, instance_url, post, start_url, task_url, url
-from tests.helpers import tasks, wait_until
+from tests.helpers import (
+    client_for,
+    instance_url,
+    post,
+    scheduled,
+    start_url,
+    task_url,
+    tasks,
+    url,
+    wait_until,
+)
 from tests.testapp import models
 
 PASSWORD = "pw"
@@ -43,10 +52,6 @@ CHECKS = [
     response_schema_conformance,
     response_headers_conformance,
 ]
-
-
-def scheduled(workflow, name):
-    return wait_until(lambda: workflow.task_set.scheduled().filter(name=name).first())
 
 
 def basic_auth(user) -> str:

@@ -8,7 +8,6 @@ errors in JSON (the errors listed), never with Django's HTML 500.
 import inspect
 import logging
 import re
-from pathlib import Path
 
 import pytest
 from django import forms
@@ -19,11 +18,20 @@ from django.views import generic
 from joeflow_temporal import checks, tasks
 from joeflow_temporal.models import Task, Workflow
 from joeflow_temporal.views import TaskViewMixin
-from tests.api_helpers import client_for, instance_url, make_user, post, start_url, task_url, url
-from tests.helpers import temporary_models
+from tests.helpers import (
+    ROOT,
+    client_for,
+    instance_url,
+    make_user,
+    post,
+    start_url,
+    task_url,
+    temporary_models,
+    url,
+)
 from tests.testapp.models import Counter, CountForm
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+DOCS = ROOT / "docs"
 
 
 def ids(errors):

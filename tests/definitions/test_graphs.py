@@ -4,15 +4,15 @@ import io
 import os
 import re
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from django_integration.demo.models import ShippingWorkflow
 from joeflow_temporal.models import Task
+from tests.helpers import TESTS
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = TESTS / "golden"
 
 
 def golden(name: str, text: str) -> None:

@@ -11,7 +11,7 @@ import sys
 import pytest
 from django.db import connection
 
-from tests.processes import ROOT
+from tests.helpers import ROOT
 
 SCENARIOS = {
     "raw_chain": "raw temporalio: K=10",

@@ -8,15 +8,13 @@ import time
 import urllib.error
 import urllib.request
 from io import StringIO
-from pathlib import Path
 
 import pytest
 from django.test import Client
 
 from joeflow_temporal.devserver import free_port, port_in_use
 from joeflow_temporal.management.commands.temporal_dev import Command
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT
 
 
 def status(url: str) -> int:

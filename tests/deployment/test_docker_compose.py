@@ -13,7 +13,6 @@ import runpy
 import shlex
 import tomllib
 from datetime import timedelta
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -22,8 +21,8 @@ from django.core.management import get_commands
 
 from django_integration.settings import database_from_url
 from joeflow_temporal import conf, worker
+from tests.helpers import ROOT, settings_env_names
 
-ROOT = Path(__file__).resolve().parent.parent
 SETTINGS_FILE = ROOT / "django_integration" / "settings.py"
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
@@ -127,59 +126,6 @@ def command(service: str) -> list[str]:
     if cmd is None:
         return image_command()
     return shlex.split(cmd) if isinstance(cmd, str) else [str(part) for part in cmd]
-
-
-def settings_env_names() -> set[str]:
-    """Every environment variable name django_integration/settings.py reads.
-
-    Direct reads (``os.environ.get("X")``, ``os.environ["X"]``, ``os.getenv("X")``) and calls of
-    module helpers that read the environment variable named by one of their parameters
-    (``seconds("X", default)``).
-    """
-    tree = ast.parse(SETTINGS_FILE.read_text())
-
-    def is_environ(node) -> bool:
-        return (
-            isinstance(node, ast.Attribute)
-            and node.attr == "environ"
-            and isinstance(node.value, ast.Name)
-            and node.value.id == "os"
-        )
-
-    def read_key(node):
-        if isinstance(node, ast.Subscript) and is_environ(node.value):
-            return node.slice
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args:
-            func = node.func
-            if func.attr == "get" and is_environ(func.value):
-                return node.args[0]
-            if func.attr == "getenv" and isinstance(func.value, ast.Name) and func.value.id == "os":
-                return node.args[0]
-        return None
-
-    helpers = {}
-    for function in ast.walk(tree):
-        if isinstance(function, ast.FunctionDef):
-            params = [arg.arg for arg in function.args.args]
-            for node in ast.walk(function):
-                key = read_key(node)
-                if isinstance(key, ast.Name) and key.id in params:
-                    helpers[function.name] = params.index(key.id)
-
-    names = set()
-    for node in ast.walk(tree):
-        key = read_key(node)
-        if (
-            key is None
-            and isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Name)
-            and node.func.id in helpers
-            and len(node.args) > helpers[node.func.id]
-        ):
-            key = node.args[helpers[node.func.id]]
-        if isinstance(key, ast.Constant) and isinstance(key.value, str):
-            names.add(key.value)
-    return names
 
 
 def settings_with(env: dict[str, str], monkeypatch) -> dict:

@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 
-from tests.helpers import result, tasks
-from tests.processes import ROOT, database_url
+from tests.helpers import ROOT, result, tasks
+from tests.processes import database_url
 from tests.testapp import models
 
 

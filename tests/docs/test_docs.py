@@ -5,7 +5,6 @@ import re
 import subprocess
 import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import yaml
@@ -13,9 +12,8 @@ from django.core.management import get_commands, load_command_class
 from django.core.management.base import BaseCommand
 
 from joeflow_temporal import conf
-from tests.test_deployment import settings_env_names
+from tests.helpers import ROOT, settings_env_names
 
-ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 OUR_COMMANDS = ["render_workflow_graph", "temporal_worker", "temporal_dev", "import_joeflow"]
 
@@ -153,7 +151,7 @@ def without_imports(code: str) -> str:
 
 def test_the_docs_test_examples_are_the_tutorial_projects():
     """Every test the tutorial and the testing page show is in tests/tutorial_project, which
-    test_tutorial_project.py runs with ``manage.py test`` and pytest; so is the pytest.ini."""
+    docs/test_tutorial_project.py runs with ``manage.py test`` and pytest; so is the pytest.ini."""
     project = ROOT / "tests" / "tutorial_project"
     modules = "\n".join(path.read_text() for path in (project / "welcome").glob("test*.py"))
     examples = [

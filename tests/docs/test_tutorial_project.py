@@ -23,10 +23,11 @@ import pytest
 from temporalio.client import Client
 
 from joeflow_temporal.devserver import free_port
+from tests.helpers import TESTS
 
 pytestmark = pytest.mark.once  # SQLite only, whatever DATABASE_URL says: one pass is enough
 
-PROJECT = Path(__file__).resolve().parent / "tutorial_project"
+PROJECT = TESTS / "tutorial_project"
 RUNNER_SETTING = 'TEST_RUNNER = "joeflow_temporal.testing.TestRunner"'
 TIMEOUT = 300
 

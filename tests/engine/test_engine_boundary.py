@@ -2,15 +2,12 @@
 
 import subprocess
 import sys
-from pathlib import Path
 
 from temporalio.common import SearchAttributeKey
 
 from joeflow_temporal.engine import names
-from tests.helpers import describe, result
+from tests.helpers import ROOT, describe, result
 from tests.testapp import models
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_engine_imports_without_django():

@@ -9,12 +9,8 @@ from temporalio.client import WorkflowExecutionStatus
 from joeflow_temporal import client as engine_client
 from joeflow_temporal.exceptions import TaskNotScheduled, TemporalUnavailable
 from joeflow_temporal.models import Task
-from tests.helpers import describe, handle, history, parents, result, tasks, wait_until
+from tests.helpers import describe, handle, history, parents, result, scheduled, tasks, wait_until
 from tests.testapp import models
-
-
-def scheduled(workflow, name):
-    return wait_until(lambda: workflow.task_set.scheduled().filter(name=name).first())
 
 
 def test_human_task_waits_for_completion_then_the_walker_goes_on(worker, django_user_model):

@@ -2,8 +2,9 @@
 
 Histories recorded from the test workflows are stored in ``tests/histories``; every one must
 replay against the current walker. Re-record after an intentional, ``workflow.patched`` change:
-``JOEFLOW_RECORD_HISTORIES=1 pytest tests/test_replay.py``, after moving the histories recorded
-before the change into a folder named after the patch (they keep the old code path tested).
+``JOEFLOW_RECORD_HISTORIES=1 pytest tests/engine/test_replay.py``, after moving the histories
+recorded before the change into a folder named after the patch (they keep the old code path
+tested).
 """
 
 import asyncio
@@ -19,10 +20,10 @@ from temporalio.worker import Replayer
 
 from joeflow_temporal import client as engine_client
 from joeflow_temporal.engine import EnginePlugin
-from tests.helpers import result, wait_until
+from tests.helpers import TESTS, result, scheduled, wait_until
 from tests.testapp import models
 
-HISTORIES = Path(__file__).parent / "histories"
+HISTORIES = TESTS / "histories"
 
 
 def replay(histories: list[WorkflowHistory]) -> None:
@@ -49,10 +50,6 @@ def test_stored_history_replays(path):
 def test_histories_are_stored():
     assert len(list(HISTORIES.glob("*.json"))) >= 8, "histories of the current walker"
     assert len(list(HISTORIES.glob("*/*.json"))) >= 8, "histories from before its patches"
-
-
-def scheduled(workflow, name):
-    return wait_until(lambda: workflow.task_set.scheduled().filter(name=name).first())
 
 
 def linear():

@@ -13,9 +13,8 @@ from django.db import transaction
 from django.urls import reverse
 
 from joeflow_temporal.models import Task
-from tests.api_helpers import client_for, make_user, post, start_url, task_url
-from tests.helpers import wait_until
-from tests.processes import ROOT, worker_env
+from tests.helpers import ROOT, client_for, make_user, post, start_url, task_url, wait_until
+from tests.processes import worker_env
 from tests.testapp import models
 
 

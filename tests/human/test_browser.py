@@ -11,10 +11,10 @@ import pytest
 
 from django_integration.demo.models import ShippingWorkflow
 from joeflow_temporal.models import Task
-from tests.helpers import wait_until
+from tests.helpers import ROOT, wait_until
 from tests.testapp import models
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -11,13 +11,17 @@ from django.urls import reverse
 
 from django_integration.demo.models import ShippingWorkflow
 from joeflow_temporal.models import Task
-from tests.api_helpers import client_for, instance_url, make_user, post
-from tests.helpers import result, tasks, wait_until
+from tests.helpers import (
+    client_for,
+    instance_url,
+    make_user,
+    post,
+    result,
+    scheduled,
+    tasks,
+    wait_until,
+)
 from tests.testapp import models
-
-
-def scheduled(workflow, name):
-    return wait_until(lambda: workflow.task_set.scheduled().filter(name=name).first())
 
 
 @pytest.fixture

@@ -11,13 +11,17 @@ from django.urls import reverse
 
 from joeflow_temporal.models import Task, compile_graph
 from joeflow_temporal.views import TaskViewMixin
-from tests.api_helpers import client_for, instance_url, make_user, post, start_url, task_url
-from tests.helpers import result, wait_until
+from tests.helpers import (
+    client_for,
+    instance_url,
+    make_user,
+    post,
+    result,
+    scheduled,
+    start_url,
+    task_url,
+)
 from tests.testapp import models
-
-
-def scheduled(workflow, name):
-    return wait_until(lambda: workflow.task_set.scheduled().filter(name=name).first())
 
 
 @pytest.fixture

@@ -10,12 +10,8 @@ from django.urls import NoReverseMatch, reverse
 from joeflow_temporal.forms import OverrideForm
 from joeflow_temporal.models import Task
 from joeflow_temporal.views import TaskViewMixin
-from tests.helpers import parents, result, tasks, wait_until
+from tests.helpers import parents, result, scheduled, tasks, wait_until
 from tests.testapp import models
-
-
-def scheduled(workflow, name):
-    return wait_until(lambda: workflow.task_set.scheduled().filter(name=name).first())
 
 
 @pytest.fixture

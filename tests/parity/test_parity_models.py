@@ -13,13 +13,9 @@ from joeflow_temporal import tasks
 from joeflow_temporal.checks import check_workflows
 from joeflow_temporal.models import Task, get_workflow, get_workflows
 from joeflow_temporal.utils import NoDashDiGraph
-from tests.helpers import history, parents, result, wait_until
+from tests.helpers import history, parents, result, scheduled
 from tests.helpers import tasks as mirror
 from tests.testapp import models
-
-
-def scheduled(workflow, name):
-    return wait_until(lambda: workflow.task_set.scheduled().filter(name=name).first())
 
 
 def signals(workflow) -> int:

@@ -28,8 +28,7 @@ from joeflow_temporal.engine import names
 from joeflow_temporal.models import Task
 from joeflow_temporal.testing import RunningWorker
 from joeflow_temporal.worker import running_worker
-from tests.api_helpers import client_for, post, task_url
-from tests.helpers import describe, history, result, wait_until
+from tests.helpers import client_for, describe, history, post, result, task_url, wait_until
 from tests.processes import WorkerProcess, worker_env
 from tests.testapp import models
 

@@ -17,8 +17,17 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus
 
 from joeflow_temporal.models import Task
-from tests.api_helpers import client_for, post, start_url, task_url
-from tests.helpers import describe, history, result, tasks, wait_until
+from tests.helpers import (
+    client_for,
+    describe,
+    history,
+    post,
+    result,
+    start_url,
+    task_url,
+    tasks,
+    wait_until,
+)
 from tests.testapp import models
 
 COMPLETERS = 20

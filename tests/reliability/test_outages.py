@@ -31,8 +31,18 @@ from joeflow_temporal import client as engine_client
 from joeflow_temporal.devserver import dev_server_command, free_port
 from joeflow_temporal.models import Task
 from joeflow_temporal.testing import RunningWorker
-from tests.api_helpers import client_for, instance_url, post, start_url, task_url
-from tests.helpers import describe, result, tasks, wait_until
+from tests.helpers import (
+    client_for,
+    describe,
+    instance_url,
+    post,
+    result,
+    scheduled,
+    start_url,
+    task_url,
+    tasks,
+    wait_until,
+)
 from tests.processes import WorkerProcess, worker_env
 from tests.testapp import models
 
@@ -104,10 +114,6 @@ def boss(django_user_model):
         )
     )
     return boss
-
-
-def scheduled(workflow, name):
-    return wait_until(lambda: workflow.task_set.scheduled().filter(name=name).first())
 
 
 def open_task_names(workflow) -> list[str]:

@@ -9,7 +9,7 @@ same way, as the web process of the new deploy would.
 import pytest
 
 from joeflow_temporal.models import Task, compile_graph
-from tests.helpers import result, tasks, wait_until
+from tests.helpers import result, scheduled, tasks, wait_until
 from tests.processes import WorkerProcess, worker_env
 from tests.testapp import models
 
@@ -29,10 +29,6 @@ def redeploy(monkeypatch):
     yield deploy
     monkeypatch.undo()
     compile_graph.cache_clear()
-
-
-def scheduled(workflow, name):
-    return wait_until(lambda: workflow.task_set.scheduled().filter(name=name).first())
 
 
 def test_running_instances_keep_their_graph_and_new_ones_take_the_new_one(

@@ -15,8 +15,17 @@ from joeflow_temporal.engine import CreateTask, TaskRef, WorkflowRef
 from joeflow_temporal.engine.payloads import ConfirmTask
 from joeflow_temporal.models import Task, compile_graph
 from joeflow_temporal.tasks import UpdateView
-from tests.api_helpers import client_for, make_user, post, task_url, url
-from tests.helpers import describe, result, tasks, wait_until
+from tests.helpers import (
+    client_for,
+    describe,
+    make_user,
+    post,
+    result,
+    task_url,
+    tasks,
+    url,
+    wait_until,
+)
 from tests.processes import WorkerProcess, worker_env
 from tests.testapp import models
 

@@ -17,15 +17,24 @@ from django.urls import reverse
 
 from django_integration.demo.models import ShippingWorkflow
 from joeflow_temporal.models import Task
-from tests.api_helpers import client_for, instance_url, make_user, post, start_url, task_url, url
-from tests.helpers import describe, history, result, tasks, wait_until
+from tests.helpers import (
+    client_for,
+    describe,
+    history,
+    instance_url,
+    make_user,
+    post,
+    result,
+    scheduled,
+    start_url,
+    task_url,
+    tasks,
+    url,
+    wait_until,
+)
 from tests.testapp import models
 
 PASSWORD = "pw"
-
-
-def scheduled(workflow, name):
-    return wait_until(lambda: workflow.task_set.scheduled().filter(name=name).first())
 
 
 # CSRF

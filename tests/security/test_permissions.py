@@ -3,14 +3,19 @@
 import pytest
 
 from joeflow_temporal.models import Task
-from tests.api_helpers import client_for, instance_url, make_user, post, task_url, url
-from tests.helpers import result, tasks, wait_until
+from tests.helpers import (
+    client_for,
+    instance_url,
+    make_user,
+    post,
+    result,
+    scheduled,
+    task_url,
+    tasks,
+    url,
+    wait_until,
+)
 from tests.testapp import models
-
-
-def scheduled(workflow, name):
-    return wait_until(lambda: workflow.task_set.scheduled().filter(name=name).first())
-
 
 ANONYMOUS_CALLS = [
     ("get", "workflow-list", ()),
