@@ -22,7 +22,8 @@ from temporalio.workflow import NondeterminismError
 
 from joeflow_temporal import client as engine_client
 from joeflow_temporal import conf
-from joeflow_temporal.devserver import free_port, pragma_arguments, temporal_binary
+from joeflow_temporal.devserver import pragma_arguments, temporal_binary
+from joeflow_temporal.testing.ports import free_port
 from joeflow_temporal.worker import running_worker
 
 SERVER_START_TIMEOUT = 120

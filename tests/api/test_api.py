@@ -7,8 +7,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from django_integration.demo.models import ShippingWorkflow
-from joeflow_temporal.devserver import free_port
 from joeflow_temporal.models import Task, Workflow
+from joeflow_temporal.testing.ports import free_port
 from tests.helpers import (
     client_for,
     instance_url,

@@ -12,8 +12,9 @@ from io import StringIO
 import pytest
 from django.test import Client
 
-from joeflow_temporal.devserver import free_port, port_in_use
+from joeflow_temporal.devserver import port_in_use
 from joeflow_temporal.management.commands.temporal_dev import Command
+from joeflow_temporal.testing.ports import free_port
 from tests.helpers import ROOT
 
 

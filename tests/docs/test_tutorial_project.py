@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client
 
-from joeflow_temporal.devserver import free_port
+from joeflow_temporal.testing.ports import free_port
 from tests.helpers import TESTS
 
 pytestmark = pytest.mark.once  # SQLite only, whatever DATABASE_URL says: one pass is enough

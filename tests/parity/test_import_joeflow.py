@@ -26,10 +26,10 @@ from django.db.migrations.state import ModelState, ProjectState
 from django.utils.dateparse import parse_datetime
 
 from joeflow_temporal import client as engine_client
-from joeflow_temporal.devserver import free_port
 from joeflow_temporal.models import Task, Workflow
 from joeflow_temporal.operations import MoveToJoeflowTemporal
 from joeflow_temporal.testing import RunningWorker
+from joeflow_temporal.testing.ports import free_port
 from tests.helpers import result
 from tests.joeflow_fixture import loading
 from tests.joeflow_fixture.shop.models import OrderWorkflow, ReminderWorkflow

@@ -28,9 +28,10 @@ from django.urls import reverse
 from temporalio.client import Client
 
 from joeflow_temporal import client as engine_client
-from joeflow_temporal.devserver import dev_server_command, free_port
+from joeflow_temporal.devserver import dev_server_command
 from joeflow_temporal.models import Task
 from joeflow_temporal.testing import RunningWorker
+from joeflow_temporal.testing.ports import free_port
 from tests.helpers import (
     client_for,
     describe,
