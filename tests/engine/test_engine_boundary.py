@@ -1,4 +1,8 @@
-"""The engine stays Django-free and the executions carry the class label for the web UI."""
+"""The engine stays Django-free and the executions carry the class label for the web UI.
+
+The engine's sources are kept free of Django imports by ruff's banned-api rule (TID251,
+pyproject.toml); here a fresh interpreter proves that importing the engine loads no Django.
+"""
 
 import subprocess
 import sys
@@ -18,13 +22,6 @@ def test_engine_imports_without_django():
         "assert not loaded, loaded\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
-
-
-def test_engine_sources_never_import_django():
-    for path in (ROOT / "joeflow_temporal" / "engine").glob("*.py"):
-        for line in path.read_text().splitlines():
-            stripped = line.strip()
-            assert not stripped.startswith(("import django", "from django")), (path, line)
 
 
 def test_execution_is_named_and_tagged_with_the_workflow_class(worker):

@@ -1,10 +1,5 @@
-"""Security: CSRF on every form, who may call what (one table), and no business data in Temporal.
-
-The permission matrix is the policy at a glance: every HTML page and REST endpoint against every
-role, compared with the real answers in one assertion. The calls that act are made so that a
-permitted caller is stopped just after the permission check (an invalid body: 400; a task or
-instance not in a state for the action: 409), so the whole table runs on one set of instances
-and nothing changes.
+"""Security: CSRF on every form, and no business data in Temporal (who may call what:
+test_permissions.py).
 
 Temporal's visibility store and histories are read by operators who may not see business data:
 an execution carries ids, names and the graph, never the workflow's field values.
@@ -21,15 +16,12 @@ from tests.helpers import (
     client_for,
     describe,
     history,
-    instance_url,
     make_user,
     post,
     result,
     scheduled,
     start_url,
     task_url,
-    tasks,
-    url,
     wait_until,
 )
 from tests.testapp import models
@@ -129,136 +121,6 @@ def test_the_api_with_a_session_needs_the_csrf_header(worker, django_user_model)
     )
     assert accepted.status_code == 200, accepted.json()
     result(human)
-
-
-# Who may call what
-
-
-ROLES = ["anonymous", "plain", "assignee", "override", "rerun", "cancel", "superuser"]
-
-# What each role gets, in ROLES order. A permitted call that acts is stopped just after the
-# permission check: 400 (the invalid body sent) or 409 (a target not in a state for it). A page
-# answering 200 to a POST re-rendered the form with its errors. 302 on a page: to the login page
-# (anonymous, or not staff for the admin). 401: the API's basic-auth challenge.
-POLICY = {
-    "page   GET  start view": (200, 200, 200, 200, 200, 200, 200),
-    "page   POST start view (invalid form)": (200, 200, 200, 200, 200, 200, 200),
-    "page   GET  assigned task": (403, 403, 200, 403, 403, 403, 200),
-    "page   POST assigned task (invalid form)": (403, 403, 200, 403, 403, 403, 200),
-    "page   GET  unassigned task": (200, 200, 200, 200, 200, 200, 200),
-    "page   GET  instance detail": (200, 200, 200, 200, 200, 200, 200),
-    "page   GET  override": (302, 403, 403, 200, 403, 403, 200),
-    "page   POST override (invalid form)": (302, 403, 403, 200, 403, 403, 200),
-    "admin  GET  task list": (302, 302, 302, 302, 302, 302, 200),
-    "admin  GET  workflow change page": (302, 302, 302, 302, 302, 302, 200),
-    "api    GET  workflows/": (401, 200, 200, 200, 200, 200, 200),
-    "api    GET  workflows/{label}/": (401, 200, 200, 200, 200, 200, 200),
-    "api    POST start (invalid body)": (401, 400, 400, 400, 400, 400, 400),
-    "api    GET  instances/": (401, 200, 200, 200, 200, 200, 200),
-    "api    GET  instances/{id}/": (401, 200, 200, 200, 200, 200, 200),
-    "api    POST override (invalid body)": (401, 403, 403, 400, 403, 403, 400),
-    "api    POST cancel instance (ended)": (401, 403, 403, 403, 403, 409, 409),
-    "api    GET  tasks/": (401, 200, 200, 200, 200, 200, 200),
-    "api    GET  tasks/{id}/ (assigned)": (401, 200, 200, 200, 200, 200, 200),
-    "api    POST complete assigned task (invalid body)": (401, 403, 400, 403, 403, 403, 400),
-    "api    POST rerun (scheduled task)": (401, 403, 403, 403, 409, 403, 409),
-    "api    POST cancel task (succeeded)": (401, 403, 403, 403, 403, 409, 409),
-    "api    GET  schema/": (401, 200, 200, 200, 200, 200, 200),
-    "api    GET  schema/swagger-ui/": (401, 200, 200, 200, 200, 200, 200),
-}
-
-
-def calls(human, assigned, unassigned, ended, shipping):
-    """Each row of the policy as a call: ``(page_client, api_client) -> response``."""
-    start_page = reverse("humanworkflow:start")
-    too_long = {"choice": "x" * 51}
-    override_page = human.get_override_url()
-    admin_change = reverse("admin:demo_shippingworkflow_change", args=[shipping.pk])
-    succeeded = human.task_set.get(name="start")
-    return {
-        "page   GET  start view": lambda page, api: page.get(start_page),
-        "page   POST start view (invalid form)": lambda page, api: page.post(start_page, too_long),
-        "page   GET  assigned task": lambda page, api: page.get(assigned.get_absolute_url()),
-        "page   POST assigned task (invalid form)": lambda page, api: page.post(
-            assigned.get_absolute_url(), {"count": "many"}
-        ),
-        "page   GET  unassigned task": lambda page, api: page.get(unassigned.get_absolute_url()),
-        "page   GET  instance detail": lambda page, api: page.get(human.get_absolute_url()),
-        "page   GET  override": lambda page, api: page.get(override_page),
-        "page   POST override (invalid form)": lambda page, api: page.post(
-            override_page, {"next_tasks": ["nowhere"]}
-        ),
-        "admin  GET  task list": lambda page, api: page.get(
-            reverse("admin:joeflow_temporal_task_changelist")
-        ),
-        "admin  GET  workflow change page": lambda page, api: page.get(admin_change),
-        "api    GET  workflows/": lambda page, api: api.get(url("workflow-list")),
-        "api    GET  workflows/{label}/": lambda page, api: api.get(
-            url("workflow-detail", human.label())
-        ),
-        "api    POST start (invalid body)": lambda page, api: post(
-            api, start_url(models.HumanWorkflow, "start"), too_long
-        ),
-        "api    GET  instances/": lambda page, api: api.get(url("instance-list", human.label())),
-        "api    GET  instances/{id}/": lambda page, api: api.get(instance_url(human)),
-        "api    POST override (invalid body)": lambda page, api: post(
-            api, instance_url(human, "override"), {"next_tasks": ["nowhere"]}
-        ),
-        "api    POST cancel instance (ended)": lambda page, api: post(
-            api, instance_url(ended, "cancel")
-        ),
-        "api    GET  tasks/": lambda page, api: api.get(url("task-list")),
-        "api    GET  tasks/{id}/ (assigned)": lambda page, api: api.get(task_url(assigned)),
-        "api    POST complete assigned task (invalid body)": lambda page, api: post(
-            api, task_url(assigned, "complete"), {"count": "many"}
-        ),
-        "api    POST rerun (scheduled task)": lambda page, api: post(
-            api, task_url(assigned, "rerun")
-        ),
-        "api    POST cancel task (succeeded)": lambda page, api: post(
-            api, task_url(succeeded, "cancel")
-        ),
-        "api    GET  schema/": lambda page, api: api.get(url("schema")),
-        "api    GET  schema/swagger-ui/": lambda page, api: api.get(url("swagger-ui")),
-    }
-
-
-def test_permission_matrix_of_every_page_and_endpoint(worker, django_user_model):
-    users = {
-        "anonymous": None,
-        "plain": make_user(django_user_model, "plain"),
-        "assignee": make_user(django_user_model, "assignee"),
-        "override": make_user(django_user_model, "overrider", "override"),
-        "rerun": make_user(django_user_model, "rerunner", "rerun"),
-        "cancel": make_user(django_user_model, "canceler", "cancel"),
-        "superuser": make_user(django_user_model, "root", superuser=True),
-    }
-    human = models.HumanWorkflow.start_with("start", {"choice": "x"})
-    assigned = scheduled(human, "edit")
-    assigned.assignees.add(users["assignee"])
-    other = models.HumanWorkflow.start_with("start", {"choice": "y"})
-    unassigned = scheduled(other, "edit")
-    ended = models.LinearWorkflow.start()
-    result(ended)
-    shipping = ShippingWorkflow.start_with("checkout", {"shipping_address": "Gotham"})
-    scheduled(shipping, "ship")
-    before = {w.pk: tasks(w) for w in (human, other, ended, shipping)}
-    rows = calls(human, assigned, unassigned, ended, shipping)
-
-    actual = {}
-    for row, call in rows.items():
-        codes = []
-        for role in ROLES:
-            page = Client()
-            if users[role] is not None:
-                page.force_login(users[role])
-            codes.append(call(page, client_for(users[role], PASSWORD)).status_code)
-        actual[row] = tuple(codes)
-
-    assert actual == POLICY
-    assert {w.pk: tasks(w) for w in (human, other, ended, shipping)} == before
-    human.refresh_from_db()
-    assert (human.choice, human.count) == ("x", 0)
 
 
 # No business data in Temporal

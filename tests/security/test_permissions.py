@@ -1,7 +1,18 @@
-"""Who may call what: anonymous, plain users, assignees, permission holders, superusers."""
+"""Who may call what: anonymous, plain users, assignees, permission holders, superusers.
+
+The permission matrix is the policy at a glance: every HTML page and REST endpoint against every
+role, compared with the real answers in one assertion. The calls that act are made so that a
+permitted caller is stopped just after the permission check (an invalid body: 400; a task or
+instance not in a state for the action: 409), so the whole table runs on one set of instances
+and nothing changes. The tests after it make the calls where they act: refused ones change
+nothing, permitted ones do what the permission is for.
+"""
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 
+from django_integration.demo.models import ShippingWorkflow
 from joeflow_temporal.models import Task
 from tests.helpers import (
     client_for,
@@ -10,6 +21,7 @@ from tests.helpers import (
     post,
     result,
     scheduled,
+    start_url,
     task_url,
     tasks,
     url,
@@ -37,6 +49,8 @@ ANONYMOUS_CALLS = [
 
 @pytest.mark.parametrize("method, name, args", ANONYMOUS_CALLS)
 def test_anonymous_calls_are_401_with_a_basic_challenge(db, method, name, args):
+    """Before any lookup (the ids need not exist) and before the body is read; the matrix
+    below has the same calls on real instances."""
     response = getattr(client_for(), method)(url(name, *args), {"choice": "x"}, format="json")
 
     assert response.status_code == 401
@@ -54,16 +68,143 @@ def test_wrong_password_is_401_and_a_session_login_works(db, django_user_model):
 
 
 @pytest.fixture
-def scene(worker, django_user_model):
-    """A human task assigned to one user, and a failed machine task, with every kind of user."""
-    users = {
+def users(db, django_user_model):
+    """Every role of the policy: its user (``None`` for anonymous)."""
+    return {
+        "anonymous": None,
         "plain": make_user(django_user_model, "plain"),
         "assignee": make_user(django_user_model, "assignee"),
-        "overrider": make_user(django_user_model, "overrider", "override"),
-        "rerunner": make_user(django_user_model, "rerunner", "rerun"),
-        "canceler": make_user(django_user_model, "canceler", "cancel"),
+        "override": make_user(django_user_model, "overrider", "override"),
+        "rerun": make_user(django_user_model, "rerunner", "rerun"),
+        "cancel": make_user(django_user_model, "canceler", "cancel"),
         "superuser": make_user(django_user_model, "root", superuser=True),
     }
+
+
+# Who may call what
+
+
+ROLES = ["anonymous", "plain", "assignee", "override", "rerun", "cancel", "superuser"]
+
+# What each role gets, in ROLES order. A permitted call that acts is stopped just after the
+# permission check: 400 (the invalid body sent) or 409 (a target not in a state for it). A page
+# answering 200 to a POST re-rendered the form with its errors. 302 on a page: to the login page
+# (anonymous, or not staff for the admin). 401: the API's basic-auth challenge.
+POLICY = {
+    "page   GET  start view": (200, 200, 200, 200, 200, 200, 200),
+    "page   POST start view (invalid form)": (200, 200, 200, 200, 200, 200, 200),
+    "page   GET  assigned task": (403, 403, 200, 403, 403, 403, 200),
+    "page   POST assigned task (invalid form)": (403, 403, 200, 403, 403, 403, 200),
+    "page   GET  unassigned task": (200, 200, 200, 200, 200, 200, 200),
+    "page   GET  instance detail": (200, 200, 200, 200, 200, 200, 200),
+    "page   GET  override": (302, 403, 403, 200, 403, 403, 200),
+    "page   POST override (invalid form)": (302, 403, 403, 200, 403, 403, 200),
+    "admin  GET  task list": (302, 302, 302, 302, 302, 302, 200),
+    "admin  GET  workflow change page": (302, 302, 302, 302, 302, 302, 200),
+    "api    GET  workflows/": (401, 200, 200, 200, 200, 200, 200),
+    "api    GET  workflows/{label}/": (401, 200, 200, 200, 200, 200, 200),
+    "api    POST start (invalid body)": (401, 400, 400, 400, 400, 400, 400),
+    "api    GET  instances/": (401, 200, 200, 200, 200, 200, 200),
+    "api    GET  instances/{id}/": (401, 200, 200, 200, 200, 200, 200),
+    "api    POST override (invalid body)": (401, 403, 403, 400, 403, 403, 400),
+    "api    POST cancel instance (ended)": (401, 403, 403, 403, 403, 409, 409),
+    "api    GET  tasks/": (401, 200, 200, 200, 200, 200, 200),
+    "api    GET  tasks/{id}/ (assigned)": (401, 200, 200, 200, 200, 200, 200),
+    "api    POST complete assigned task (invalid body)": (401, 403, 400, 403, 403, 403, 400),
+    "api    POST rerun (scheduled task)": (401, 403, 403, 403, 409, 403, 409),
+    "api    POST cancel task (succeeded)": (401, 403, 403, 403, 403, 409, 409),
+    "api    GET  schema/": (401, 200, 200, 200, 200, 200, 200),
+    "api    GET  schema/swagger-ui/": (401, 200, 200, 200, 200, 200, 200),
+}
+
+
+def policy_calls(human, assigned, unassigned, ended, shipping):
+    """Each row of the policy as a call: ``(page_client, api_client) -> response``."""
+    start_page = reverse("humanworkflow:start")
+    too_long = {"choice": "x" * 51}
+    override_page = human.get_override_url()
+    admin_change = reverse("admin:demo_shippingworkflow_change", args=[shipping.pk])
+    succeeded = human.task_set.get(name="start")
+    return {
+        "page   GET  start view": lambda page, api: page.get(start_page),
+        "page   POST start view (invalid form)": lambda page, api: page.post(start_page, too_long),
+        "page   GET  assigned task": lambda page, api: page.get(assigned.get_absolute_url()),
+        "page   POST assigned task (invalid form)": lambda page, api: page.post(
+            assigned.get_absolute_url(), {"count": "many"}
+        ),
+        "page   GET  unassigned task": lambda page, api: page.get(unassigned.get_absolute_url()),
+        "page   GET  instance detail": lambda page, api: page.get(human.get_absolute_url()),
+        "page   GET  override": lambda page, api: page.get(override_page),
+        "page   POST override (invalid form)": lambda page, api: page.post(
+            override_page, {"next_tasks": ["nowhere"]}
+        ),
+        "admin  GET  task list": lambda page, api: page.get(
+            reverse("admin:joeflow_temporal_task_changelist")
+        ),
+        "admin  GET  workflow change page": lambda page, api: page.get(admin_change),
+        "api    GET  workflows/": lambda page, api: api.get(url("workflow-list")),
+        "api    GET  workflows/{label}/": lambda page, api: api.get(
+            url("workflow-detail", human.label())
+        ),
+        "api    POST start (invalid body)": lambda page, api: post(
+            api, start_url(models.HumanWorkflow, "start"), too_long
+        ),
+        "api    GET  instances/": lambda page, api: api.get(url("instance-list", human.label())),
+        "api    GET  instances/{id}/": lambda page, api: api.get(instance_url(human)),
+        "api    POST override (invalid body)": lambda page, api: post(
+            api, instance_url(human, "override"), {"next_tasks": ["nowhere"]}
+        ),
+        "api    POST cancel instance (ended)": lambda page, api: post(
+            api, instance_url(ended, "cancel")
+        ),
+        "api    GET  tasks/": lambda page, api: api.get(url("task-list")),
+        "api    GET  tasks/{id}/ (assigned)": lambda page, api: api.get(task_url(assigned)),
+        "api    POST complete assigned task (invalid body)": lambda page, api: post(
+            api, task_url(assigned, "complete"), {"count": "many"}
+        ),
+        "api    POST rerun (scheduled task)": lambda page, api: post(
+            api, task_url(assigned, "rerun")
+        ),
+        "api    POST cancel task (succeeded)": lambda page, api: post(
+            api, task_url(succeeded, "cancel")
+        ),
+        "api    GET  schema/": lambda page, api: api.get(url("schema")),
+        "api    GET  schema/swagger-ui/": lambda page, api: api.get(url("swagger-ui")),
+    }
+
+
+def test_permission_matrix_of_every_page_and_endpoint(worker, users):
+    human = models.HumanWorkflow.start_with("start", {"choice": "x"})
+    assigned = scheduled(human, "edit")
+    assigned.assignees.add(users["assignee"])
+    other = models.HumanWorkflow.start_with("start", {"choice": "y"})
+    unassigned = scheduled(other, "edit")
+    ended = models.LinearWorkflow.start()
+    result(ended)
+    shipping = ShippingWorkflow.start_with("checkout", {"shipping_address": "Gotham"})
+    scheduled(shipping, "ship")
+    before = {w.pk: tasks(w) for w in (human, other, ended, shipping)}
+    rows = policy_calls(human, assigned, unassigned, ended, shipping)
+
+    actual = {}
+    for row, call in rows.items():
+        codes = []
+        for role in ROLES:
+            page = Client()
+            if users[role] is not None:
+                page.force_login(users[role])
+            codes.append(call(page, client_for(users[role])).status_code)
+        actual[row] = tuple(codes)
+
+    assert actual == POLICY
+    assert {w.pk: tasks(w) for w in (human, other, ended, shipping)} == before
+    human.refresh_from_db()
+    assert (human.choice, human.count) == ("x", 0)
+
+
+@pytest.fixture
+def scene(worker, users):
+    """A human task assigned to one user, and a failed machine task, with every kind of user."""
     human = models.HumanWorkflow.start_with("start", {"choice": "x"})
     edit = scheduled(human, "edit")
     edit.assignees.add(users["assignee"])
@@ -85,9 +226,9 @@ def calls(human, edit, failing, explode):
 DENIED = {
     "plain": ["complete", "override", "cancel instance", "rerun", "cancel task"],
     "assignee": ["override", "cancel instance", "rerun", "cancel task"],
-    "overrider": ["complete", "cancel instance", "rerun", "cancel task"],
-    "rerunner": ["complete", "override", "cancel instance", "cancel task"],
-    "canceler": ["complete", "override", "rerun"],
+    "override": ["complete", "cancel instance", "rerun", "cancel task"],
+    "rerun": ["complete", "override", "cancel instance", "cancel task"],
+    "cancel": ["complete", "override", "rerun"],
 }
 
 
@@ -137,7 +278,7 @@ def test_the_assignee_or_a_superuser_completes_an_assigned_task(scene, role):
     assert tasks(human)[-1] == ("end", "succeeded")
 
 
-@pytest.mark.parametrize("role", ["rerunner", "superuser"])
+@pytest.mark.parametrize("role", ["rerun", "superuser"])
 def test_rerun_permission_reruns_a_failed_task_on_the_same_row(scene, role):
     users, _, _, failing, explode = scene
     models.FailingWorkflow.objects.filter(pk=failing.pk).update(fail=False)
@@ -159,7 +300,7 @@ def test_rerun_permission_reruns_a_failed_task_on_the_same_row(scene, role):
     assert again.status_code == 409
 
 
-@pytest.mark.parametrize("role", ["canceler", "superuser"])
+@pytest.mark.parametrize("role", ["cancel", "superuser"])
 def test_cancel_permission_cancels_a_task_and_its_branch_ends(scene, role):
     users, _, _, failing, explode = scene
 
@@ -174,7 +315,7 @@ def test_cancel_permission_cancels_a_task_and_its_branch_ends(scene, role):
     assert post(client_for(users["superuser"]), task_url(explode, "rerun")).status_code == 409
 
 
-@pytest.mark.parametrize("role", ["canceler", "superuser"])
+@pytest.mark.parametrize("role", ["cancel", "superuser"])
 def test_cancel_permission_cancels_an_instance(scene, role):
     users, human, edit, *_ = scene
 
@@ -191,7 +332,7 @@ def test_cancel_permission_cancels_an_instance(scene, role):
     assert post(client_for(users[role]), instance_url(human, "cancel")).status_code == 409
 
 
-@pytest.mark.parametrize("role", ["overrider", "superuser"])
+@pytest.mark.parametrize("role", ["override", "superuser"])
 def test_override_permission_overrides(scene, role):
     users, human, edit, *_ = scene
 
