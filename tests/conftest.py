@@ -30,3 +30,10 @@ def task_queue(joeflow_task_queue):
 def worker(joeflow_worker):
     """A worker for this test only, on the test's own task queue."""
     return joeflow_worker
+
+
+@pytest.fixture
+def superuser_client(client, django_user_model):
+    """Django's test client, signed in as a superuser (``root``)."""
+    client.force_login(django_user_model.objects.create_superuser("root", "", "pw"))
+    return client

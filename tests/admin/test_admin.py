@@ -19,12 +19,6 @@ CHANGELIST = reverse("admin:joeflow_temporal_task_changelist")
 
 
 @pytest.fixture
-def superuser_client(client, django_user_model):
-    client.force_login(django_user_model.objects.create_superuser("root", "", "pw"))
-    return client
-
-
-@pytest.fixture
 def staff_client(client, django_user_model):
     staff = django_user_model.objects.create_user("clerk", password="pw", is_staff=True)
     staff.user_permissions.add(

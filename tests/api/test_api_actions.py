@@ -3,13 +3,13 @@
 import threading
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.db import connections
 
 from joeflow_temporal.models import Task
 from tests.helpers import (
     client_for,
     instance_url,
+    make_user,
     parents,
     post,
     result,
@@ -23,13 +23,7 @@ from tests.testapp import models
 
 @pytest.fixture
 def boss(django_user_model):
-    user = django_user_model.objects.create_user("boss", password="pw")
-    user.user_permissions.add(
-        *Permission.objects.filter(
-            content_type__app_label="joeflow_temporal", codename__in=["override", "cancel"]
-        )
-    )
-    return user
+    return make_user(django_user_model, "boss", "override", "cancel")
 
 
 @pytest.fixture

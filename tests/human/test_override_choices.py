@@ -185,12 +185,6 @@ def test_the_api_changes_fields_only_or_ends_on_request(shipping, boss):
 # The admin
 
 
-@pytest.fixture
-def superuser_client(client, django_user_model):
-    client.force_login(django_user_model.objects.create_superuser("root", "", "pw"))
-    return client
-
-
 def admin_form(**changes):
     return {
         **override_form(**changes),

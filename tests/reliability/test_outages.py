@@ -22,7 +22,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.db import connection
 from django.urls import reverse
 from temporalio.client import Client
@@ -36,6 +35,7 @@ from tests.helpers import (
     client_for,
     describe,
     instance_url,
+    make_user,
     post,
     result,
     scheduled,
@@ -108,13 +108,7 @@ def own_worker(own_server, settings, transactional_db):
 
 @pytest.fixture
 def boss(django_user_model):
-    boss = django_user_model.objects.create_user(username="boss", password="pw")
-    boss.user_permissions.add(
-        *Permission.objects.filter(
-            content_type__app_label="joeflow_temporal", codename__in=["override", "cancel"]
-        )
-    )
-    return boss
+    return make_user(django_user_model, "boss", "override", "cancel")
 
 
 def open_task_names(workflow) -> list[str]:
