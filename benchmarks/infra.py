@@ -13,10 +13,10 @@ from pathlib import Path
 
 from joeflow_temporal.devserver import (
     dev_server_command,
-    free_port,
     temporal_binary,
     wait_for_port,
 )
+from joeflow_temporal.testing.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")

@@ -119,7 +119,8 @@ def main() -> int:
         print(f"Database: {database}; CONN_MAX_AGE={args.conn_max_age}", file=sys.stderr)
 
         from benchmarks.infra import Loop, machine_description
-        from joeflow_temporal.devserver import free_port, wait_for_port
+        from joeflow_temporal.devserver import wait_for_port
+        from joeflow_temporal.testing.ports import free_port
 
         env = {**os.environ, "DATABASE_URL": database_url(connection.settings_dict)}
         children = []

@@ -1,7 +1,6 @@
 """The one-command development environment: Temporal dev server + web UI, worker, web server."""
 
 import os
-import random
 import shutil
 import signal
 import socket
@@ -17,21 +16,6 @@ DEV_SERVER_PRAGMAS = ["journal_mode=wal", "synchronous=normal"]
 def pragma_arguments() -> list[str]:
     """``DEV_SERVER_PRAGMAS`` as arguments of ``temporal server start-dev``."""
     return [argument for pragma in DEV_SERVER_PRAGMAS for argument in ("--sqlite-pragma", pragma)]
-
-
-def free_port() -> int:
-    """A free port below the ephemeral range: a port the OS hands out itself (to the dev
-    server's internal listeners, say) could be taken again before the caller binds it."""
-    ephemeral = Path("/proc/sys/net/ipv4/ip_local_port_range")
-    first_ephemeral = int(ephemeral.read_text().split()[0]) if ephemeral.exists() else 32768
-    while True:
-        port = random.randrange(10_000, first_ephemeral)
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
 
 
 def temporal_binary() -> str:

@@ -8,7 +8,7 @@ import pytest
 
 from tests.settings import CONTINUE_AS_NEW_SUGGESTED_AT  # noqa: F401  (tests import it here)
 
-# A project of its own, with its own settings: test_tutorial_project.py runs its tests.
+# A project of its own, with its own settings: tests/docs/test_tutorial_project.py runs its tests.
 collect_ignore = ["tutorial_project"]
 
 
@@ -30,3 +30,10 @@ def task_queue(joeflow_task_queue):
 def worker(joeflow_worker):
     """A worker for this test only, on the test's own task queue."""
     return joeflow_worker
+
+
+@pytest.fixture
+def superuser_client(client, django_user_model):
+    """Django's test client, signed in as a superuser (``root``)."""
+    client.force_login(django_user_model.objects.create_superuser("root", "", "pw"))
+    return client

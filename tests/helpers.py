@@ -1,13 +1,24 @@
-"""Small waits and looks at a real execution, shared by the tests."""
+"""What the tests share: where things are, small waits and looks at a real execution, the
+REST API called as a real client would (HTTP basic authentication, JSON bodies)."""
 
+import ast
+import base64
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 from django.apps import apps
+from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
+from django.urls import reverse
+from rest_framework.test import APIClient
 
 from joeflow_temporal.runtime import client as engine_client
 
+TESTS = Path(__file__).resolve().parent
+"""This folder: tests/."""
+ROOT = TESTS.parent
+"""The repository's root."""
 TIMEOUT = 30
 
 
@@ -21,6 +32,11 @@ def wait_until(predicate, timeout: float = TIMEOUT, interval: float = 0.05):
         if time.monotonic() > deadline:
             raise AssertionError(f"Condition not met within {timeout}s (last value: {value!r})")
         time.sleep(interval)
+
+
+def scheduled(workflow, name):
+    """Wait for the instance's scheduled task ``name``; return it."""
+    return wait_until(lambda: workflow.task_set.scheduled().filter(name=name).first())
 
 
 def handle(workflow):
@@ -90,3 +106,107 @@ def temporary_models():
                 del models[name]
         apps.clear_cache()
         ContentType.objects.clear_cache()
+
+
+# The REST API
+
+NS = "joeflow_temporal_api"
+
+
+def client_for(user=None, password: str = "pw") -> APIClient:
+    """A client that sends ``user``'s credentials with every request (anonymous without one)."""
+    client = APIClient()
+    if user is not None:
+        token = base64.b64encode(f"{user.get_username()}:{password}".encode()).decode()
+        client.credentials(HTTP_AUTHORIZATION=f"Basic {token}")
+    return client
+
+
+def make_user(django_user_model, username, *codenames, superuser=False, password: str = "pw"):
+    """A user (password ``pw``) holding this app's permissions named by ``codenames``."""
+    manager = django_user_model.objects
+    create = manager.create_superuser if superuser else manager.create_user
+    user = create(username, password=password, email=f"{username}@example.com")
+    user.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="joeflow_temporal", codename__in=codenames
+        )
+    )
+    return user
+
+
+def url(name: str, *args) -> str:
+    return reverse(f"{NS}:{name}", args=args)
+
+
+def start_url(workflow_class, task: str) -> str:
+    return url("workflow-start", workflow_class.label(), task)
+
+
+def instance_url(workflow, action: str | None = None) -> str:
+    name = f"instance-{action}" if action else "instance-detail"
+    return url(name, workflow.label(), workflow.pk)
+
+
+def task_url(task, action: str | None = None) -> str:
+    return url(f"task-{action}" if action else "task-detail", task.pk)
+
+
+def post(client, path: str, body=None):
+    return client.post(path, body if body is not None else {}, format="json")
+
+
+# The reference settings
+
+
+def settings_env_names() -> set[str]:
+    """Every environment variable name django_integration/settings.py reads.
+
+    Direct reads (``os.environ.get("X")``, ``os.environ["X"]``, ``os.getenv("X")``) and calls of
+    module helpers that read the environment variable named by one of their parameters
+    (``seconds("X", default)``).
+    """
+    tree = ast.parse((ROOT / "django_integration" / "settings.py").read_text())
+
+    def is_environ(node) -> bool:
+        return (
+            isinstance(node, ast.Attribute)
+            and node.attr == "environ"
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "os"
+        )
+
+    def read_key(node):
+        if isinstance(node, ast.Subscript) and is_environ(node.value):
+            return node.slice
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args:
+            func = node.func
+            if func.attr == "get" and is_environ(func.value):
+                return node.args[0]
+            if func.attr == "getenv" and isinstance(func.value, ast.Name) and func.value.id == "os":
+                return node.args[0]
+        return None
+
+    helpers = {}
+    for function in ast.walk(tree):
+        if isinstance(function, ast.FunctionDef):
+            params = [arg.arg for arg in function.args.args]
+            for node in ast.walk(function):
+                key = read_key(node)
+                if isinstance(key, ast.Name) and key.id in params:
+                    helpers[function.name] = params.index(key.id)
+
+    names = set()
+    for node in ast.walk(tree):
+        key = read_key(node)
+        if (
+            key is None
+            and isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in helpers
+            and len(node.args) > helpers[node.func.id]
+        ):
+            key = node.args[helpers[node.func.id]]
+        if isinstance(key, ast.Constant) and isinstance(key.value, str):
+            names.add(key.value)
+    return names

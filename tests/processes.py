@@ -9,9 +9,7 @@ from pathlib import Path
 
 from django.db import connection
 
-from tests.helpers import wait_until
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT, wait_until
 
 
 def database_url() -> str:

@@ -21,9 +21,10 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.workflow import NondeterminismError
 
 from joeflow_temporal import conf
-from joeflow_temporal.devserver import free_port, pragma_arguments, temporal_binary
+from joeflow_temporal.devserver import pragma_arguments, temporal_binary
 from joeflow_temporal.runtime import client as engine_client
 from joeflow_temporal.runtime.worker import running_worker
+from joeflow_temporal.testing.ports import free_port
 
 SERVER_START_TIMEOUT = 120
 """Seconds the dev server may take to come up (a cold start on a busy machine takes a few)."""

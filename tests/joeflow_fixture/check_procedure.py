@@ -20,7 +20,8 @@ from pathlib import Path
 
 from build import HERE, make_project, make_virtualenv
 
-from joeflow_temporal.devserver import dev_server_command, free_port, wait_for_port
+from joeflow_temporal.devserver import dev_server_command, wait_for_port
+from joeflow_temporal.testing.ports import free_port
 
 REPOSITORY = HERE.parent.parent
 
