@@ -67,20 +67,22 @@ def cancel_cause(task) -> str:
     return f" by {by}" if task.completed_by_user else ""
 
 
-NOT_SAVED = "Your changes were not saved; the instance's page shows where it stands now."
+NOT_SAVED = "Your changes were not saved. "
 COMPLETE_ADVICE = {
-    TaskStatus.SUCCEEDED: NOT_SAVED,
-    TaskStatus.CANCELED: NOT_SAVED,
-    TaskStatus.FAILED: "Your changes were not saved. Someone with the rerun permission "
-    "(joeflow_temporal.rerun) can rerun it once the cause is fixed.",
+    TaskStatus.SUCCEEDED: "The instance's page shows where it stands now.",
+    TaskStatus.CANCELED: "The instance's page shows where it stands now.",
+    TaskStatus.FAILED: "Someone with the rerun permission (joeflow_temporal.rerun) can rerun it "
+    "once the cause is fixed.",
 }
 
 
-def refuse_completion(task, user=None) -> Refused | None:
+def refuse_completion(task, user=None, *, submitted: bool = True) -> Refused | None:
     """Why ``task`` cannot be completed now (by ``user``, if given), or None.
 
     409 for a task that is not a scheduled human task of a node the class still has; 403 for
     a task assigned to others. The state comes first: a closed task is refused as closed.
+    ``submitted``: the refused request carried changes (a form posted, a completion), so the
+    message says they were not saved; a page only opened is told what became of the task.
     """
     if task.type != task.HUMAN:
         return Refused(
@@ -89,7 +91,10 @@ def refuse_completion(task, user=None) -> Refused | None:
             code="machine_task",
         )
     if task.status != task.SCHEDULED:
-        return Refused(f"{task_state(task)} {COMPLETE_ADVICE[task.status]}", code="task_closed")
+        not_saved = NOT_SAVED if submitted else ""
+        return Refused(
+            f"{task_state(task)} {not_saved}{COMPLETE_ADVICE[task.status]}", code="task_closed"
+        )
     if task.node is None:
         return node_removed(task)
     if user is not None and not task.can_be_completed_by(user):

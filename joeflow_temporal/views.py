@@ -152,7 +152,8 @@ class TaskViewMixin(WorkflowTemplateNameViewMixin, RevisionMixin):
     def refusal(self) -> Refused | None:
         """Why this request may not complete the task, or None: it is closed (completed,
         canceled, failed), a deploy removed its node, or it is assigned to others."""
-        return refusals.refuse_completion(self.task, self.request.user)
+        submitted = self.request.method not in ("GET", "HEAD", "OPTIONS")
+        return refusals.refuse_completion(self.task, self.request.user, submitted=submitted)
 
     def dispatch(self, request, *args, **kwargs):
         """Refuse what ``refusal()`` names; a project's view whose ``next_task()`` finds the

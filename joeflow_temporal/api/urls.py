@@ -31,5 +31,5 @@ urlpatterns = [
         views.SwaggerUIEndpoint.as_view(url_name=f"{app_name}:schema"),
         name="swagger-ui",
     ),
-    re_path(r"^(?:workflows|tasks|schema)/", views.NoEndpoint.as_view(), name="no-endpoint"),
+    re_path(r"^.+", views.NoEndpoint.as_view(), name="no-endpoint"),
 ]

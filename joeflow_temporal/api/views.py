@@ -25,7 +25,13 @@ from rest_framework.authentication import (
     BasicAuthentication,
     SessionAuthentication,
 )
-from rest_framework.exceptions import NotAuthenticated, NotFound
+from rest_framework.exceptions import (
+    APIException,
+    NotAcceptable,
+    NotAuthenticated,
+    NotFound,
+    ValidationError,
+)
 from rest_framework.filters import BaseFilterBackend
 from rest_framework.pagination import BasePagination
 from rest_framework.parsers import JSONParser
@@ -88,7 +94,12 @@ class Protected(views.APIView):
 
     def handle_exception(self, exc):
         request = self.request
-        if isinstance(exc, NotAuthenticated) and browser_opens_page(request):
+        # Content negotiation comes before authentication: an anonymous browser's "HTML only"
+        # is a sign-in question too, not a 406.
+        anonymous = isinstance(exc, NotAuthenticated) or (
+            isinstance(exc, NotAcceptable) and not signed_in(request)
+        )
+        if anonymous and browser_opens_page(request):
             response = redirect_to_login(request.get_full_path())
         else:
             response = super().handle_exception(exc)
@@ -108,6 +119,28 @@ class Protected(views.APIView):
             if header:
                 return header
         return None
+
+
+def signed_in(request) -> bool:
+    """Whether the request's credentials name a user (bad credentials: no)."""
+    try:
+        return bool(request.user and request.user.is_authenticated)
+    except APIException:
+        return False
+
+
+def require_no_body(request) -> None:
+    """Read the body of an action that takes none: no body or a JSON object (whose keys it
+    ignores). Anything else is refused before anything is written: malformed JSON (400),
+    another content type (415), too large (413), or JSON that is no object (400).
+
+    Raises:
+        ValidationError, ParseError, UnsupportedMediaType: as above.
+    """
+    if not isinstance(request.data, dict):
+        raise ValidationError(
+            {"non_field_errors": ["This action takes no body, or a JSON object."]}
+        )
 
 
 def browser_opens_page(request) -> bool:
@@ -356,6 +389,7 @@ class InstanceCancelEndpoint(InstanceActionEndpoint):
         responses={200: InstanceSerializer, **schema.errors(403, 404, 409, 503)},
     )
     def post(self, request, *args, **kwargs):
+        require_no_body(request)
         instance = self.get_running_instance()
         with explained("cancel", instance=instance):
             instance.cancel(user=request.user)
@@ -457,6 +491,7 @@ class TaskRerunEndpoint(TaskEndpoint):
         responses={200: TaskDetailSerializer, **schema.errors(403, 404, 409, 503)},
     )
     def post(self, request, *args, **kwargs):
+        require_no_body(request)
         task = self.get_object()
         with explained("rerun", task=task):
             task.rerun(user=request.user)
@@ -474,6 +509,7 @@ class TaskCancelEndpoint(TaskEndpoint):
         responses={200: TaskDetailSerializer, **schema.errors(403, 404, 409, 503)},
     )
     def post(self, request, *args, **kwargs):
+        require_no_body(request)
         task = self.get_object()
         with explained("cancel", task=task):
             task.cancel(user=request.user)

@@ -194,3 +194,44 @@ def test_two_concurrent_completions_one_wins_the_other_is_409(worker, django_use
     assert workflow.count == winner
     edit.refresh_from_db()
     assert edit.completed_by_user == users[winner - 1]
+
+
+BAD_BODIES = [
+    ("application/json", b"{", 400),
+    ("application/json", b"[]", 400),
+    ("application/json", b"null", 400),
+    ("text/plain", b"x", 415),
+]
+
+
+@pytest.mark.parametrize(("content_type", "body", "status"), BAD_BODIES)
+def test_actions_without_a_body_still_refuse_a_bad_one_and_change_nothing(
+    split, boss, django_user_model, content_type, body, status
+):
+    """Cancel and rerun take no body, but a malformed or foreign one is no request to act on:
+    the same 400/415 as complete and override, and nothing canceled."""
+    workflow, open_tasks = split
+    api = client_for(make_user(django_user_model, "root", superuser=True))
+    paths = [
+        instance_url(workflow, "cancel"),
+        task_url(open_tasks["review"], "cancel"),
+        task_url(open_tasks["review"], "rerun"),
+    ]
+    for path in paths:
+        response = api.post(path, body, content_type=content_type)
+
+        assert response.status_code == status, (path, response.content)
+        assert response["Content-Type"] == "application/json"
+    assert workflow.task_set.scheduled().count() == 3
+    workflow.refresh_from_db()
+    assert workflow.completed is None
+
+
+def test_actions_without_a_body_take_none_or_an_object(split, boss):
+    workflow, open_tasks = split
+
+    response = client_for(boss).post(task_url(open_tasks["review"], "cancel"))
+
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "canceled"
+    assert post(client_for(boss), instance_url(workflow, "cancel"), {}).status_code == 200

@@ -114,3 +114,22 @@ def test_the_reference_projects_other_sign_in_pages_use_the_same_login_page(db):
 
     assert response["Location"] == f"/admin/login/?next={quote(path)}"
     assert Client().get(response["Location"]).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/api/nope/", "/api/workflow/", "/api/x/y/z"])
+def test_any_other_path_under_the_api_answers_json(db, user, path):
+    anonymous = Client().get(path)
+    signed_in = client_for(user).get(path)
+
+    assert (anonymous.status_code, anonymous["Content-Type"]) == (401, "application/json")
+    assert (signed_in.status_code, signed_in["Content-Type"]) == (404, "application/json")
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_a_browser_that_accepts_only_html_goes_to_the_login_page_too(db, name):
+    """DRF negotiates the content type before it authenticates: for someone not signed in,
+    "HTML only" is not a 406 but the login page."""
+    response = Client().get(url(name), HTTP_ACCEPT="text/html")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/?next=")

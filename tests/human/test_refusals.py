@@ -114,6 +114,9 @@ def test_a_closed_task_page_is_404_and_says_what_happened(opened, page, boss):
     assert response.status_code == 404
     content = response.content.decode()
     assert "completed by boss" in content and workflow.get_absolute_url() in content
+    assert "not saved" not in content, "the page was only opened: nothing to save"
+    posted = page.post(url, {"count": "7"})
+    assert posted.status_code == 409 and "not saved" in posted.content.decode()
 
 
 def test_someone_elses_task_is_403_and_names_its_assignees(opened, page, ada, django_user_model):
