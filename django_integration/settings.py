@@ -106,9 +106,10 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
-# Pages that need a signed-in user (the REST API's pages in a browser, the override page) send
-# anonymous visitors to the admin's login page, the one this project has.
-LOGIN_URL = "admin:login"
+# Pages that need a signed-in user (the REST API's pages in a browser, the override page, task
+# pages) send anonymous visitors to this login page, which takes every user (the admin's takes
+# staff only).
+LOGIN_URL = "login"
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth.views import LoginView
 from django.urls import include, path
 
 from django_integration.demo import models as demo
@@ -7,6 +8,8 @@ from django_integration.demo.views import IndexView
 urlpatterns = [
     path("", IndexView.as_view(), name="index"),
     path("admin/", admin.site.urls),
+    # Every user signs in here (the admin's login page takes staff only).
+    path("accounts/login/", LoginView.as_view(template_name="demo/login.html"), name="login"),
     path("api/", include("joeflow_temporal.api.urls")),
     path("welcome/", include(demo.WelcomeWorkflow.urls())),
     path("shipping/", include(demo.ShippingWorkflow.urls())),

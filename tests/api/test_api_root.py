@@ -64,7 +64,7 @@ def test_browsers_that_are_not_signed_in_go_to_the_login_page_without_a_challeng
 
     assert response.status_code == 302
     assert "WWW-Authenticate" not in response
-    assert response["Location"] == f"/admin/login/?next={quote(path)}"
+    assert response["Location"] == f"/accounts/login/?next={quote(path)}"
     assert Client().get(response["Location"], HTTP_ACCEPT=BROWSER).status_code == 200
 
 
@@ -112,7 +112,7 @@ def test_the_reference_projects_other_sign_in_pages_use_the_same_login_page(db):
 
     response = Client().get(path, HTTP_ACCEPT=BROWSER)
 
-    assert response["Location"] == f"/admin/login/?next={quote(path)}"
+    assert response["Location"] == f"/accounts/login/?next={quote(path)}"
     assert Client().get(response["Location"]).status_code == 200
 
 
@@ -132,4 +132,15 @@ def test_a_browser_that_accepts_only_html_goes_to_the_login_page_too(db, name):
     response = Client().get(url(name), HTTP_ACCEPT="text/html")
 
     assert response.status_code == 302
-    assert response["Location"].startswith("/admin/login/?next=")
+    assert response["Location"].startswith("/accounts/login/?next=")
+
+
+def test_a_user_who_is_not_staff_signs_in_on_the_reference_projects_login_page(db, user):
+    browser = Client()
+    login = browser.get("/api/", HTTP_ACCEPT=BROWSER)["Location"]
+
+    signed_in = browser.post(login, {"username": user.get_username(), "password": "pw"})
+
+    assert not user.is_staff
+    assert (signed_in.status_code, signed_in["Location"]) == (302, "/api/")
+    assert browser.get("/api/", HTTP_ACCEPT="application/json").status_code == 200

@@ -56,7 +56,7 @@ def sign_in(page):
 @pytest.fixture
 def page(visitor, live_server, worker):
     """A page in Chromium, signed in as the superuser ``admin``."""
-    visitor.goto(f"{live_server.url}/admin/login/?next=/")
+    visitor.goto(f"{live_server.url}/accounts/login/?next=/")
     sign_in(visitor)
     visitor.wait_for_url(f"{live_server.url}/")
     return visitor
@@ -121,7 +121,7 @@ def test_the_api_links_take_a_visitor_to_the_login_page_and_back(visitor, live_s
     visitor.goto(f"{live_server.url}/")
 
     visitor.click("nav a:text-is('REST API')")
-    visitor.wait_for_url(f"{live_server.url}/admin/login/?next=/api/")
+    visitor.wait_for_url(f"{live_server.url}/accounts/login/?next=/api/")
     shot(visitor, "7-api-login")
     sign_in(visitor)
     visitor.wait_for_url(f"{live_server.url}/api/")
@@ -131,7 +131,7 @@ def test_the_api_links_take_a_visitor_to_the_login_page_and_back(visitor, live_s
     visitor.context.clear_cookies()  # signed out again
     visitor.goto(f"{live_server.url}/")
     visitor.click("nav a:text-is('API docs')")
-    visitor.wait_for_url(f"{live_server.url}/admin/login/?next=/api/schema/swagger-ui/")
+    visitor.wait_for_url(f"{live_server.url}/accounts/login/?next=/api/schema/swagger-ui/")
     sign_in(visitor)
     visitor.wait_for_url(f"{live_server.url}/api/schema/swagger-ui/")
     visitor.wait_for_selector(".opblock-summary-path >> text=/api/tasks/")  # the document loaded
