@@ -144,6 +144,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # Django's default gives its logger a console handler of its own: each line came twice.
+    "loggers": {"django": {"handlers": [], "level": "INFO"}},
 }
 
 
