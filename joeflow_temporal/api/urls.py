@@ -31,5 +31,6 @@ urlpatterns = [
         views.SwaggerUIEndpoint.as_view(url_name=f"{app_name}:schema"),
         name="swagger-ui",
     ),
-    re_path(r"^.+", views.NoEndpoint.as_view(), name="no-endpoint"),
+    # Any other path ending in a slash (one without is first sent there by APPEND_SLASH).
+    re_path(r"^.+/$", views.NoEndpoint.as_view(), name="no-endpoint"),
 ]

@@ -116,13 +116,21 @@ def test_the_reference_projects_other_sign_in_pages_use_the_same_login_page(db):
     assert Client().get(response["Location"]).status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/api/nope/", "/api/workflow/", "/api/x/y/z"])
+@pytest.mark.parametrize("path", ["/api/nope/", "/api/workflow/", "/api/x/y/z/"])
 def test_any_other_path_under_the_api_answers_json(db, user, path):
     anonymous = Client().get(path)
     signed_in = client_for(user).get(path)
+    without_slash = client_for(user).get(path.rstrip("/"))
 
     assert (anonymous.status_code, anonymous["Content-Type"]) == (401, "application/json")
     assert (signed_in.status_code, signed_in["Content-Type"]) == (404, "application/json")
+    assert (without_slash.status_code, without_slash["Location"]) == (301, path)
+
+
+def test_a_path_without_its_slash_is_sent_to_the_endpoint(db, user):
+    response = client_for(user).get("/api/workflows")
+
+    assert (response.status_code, response["Location"]) == (301, "/api/workflows/")
 
 
 @pytest.mark.parametrize("name", PAGES)
