@@ -163,6 +163,8 @@ JOEFLOW_TEMPORAL_POLL_MAX_INTERVAL = seconds(
     "JOEFLOW_TEMPORAL_POLL_MAX_INTERVAL", timedelta(minutes=10)
 )
 JOEFLOW_TEMPORAL_SYNC_TIMEOUT = seconds("JOEFLOW_TEMPORAL_SYNC_TIMEOUT", timedelta(seconds=5))
+JOEFLOW_TEMPORAL_NOTIFY_EMAIL = os.environ.get("JOEFLOW_TEMPORAL_NOTIFY_EMAIL", "0") == "1"
+JOEFLOW_TEMPORAL_SITE_URL = os.environ.get("JOEFLOW_TEMPORAL_SITE_URL", "http://localhost:8000")
 
 # `manage.py test` gets a Temporal dev server and a worker of its own (pytest: the plugin does).
 TEST_RUNNER = "joeflow_temporal.testing.TestRunner"

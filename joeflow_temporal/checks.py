@@ -6,6 +6,7 @@ it did not expect becomes an error naming the class (E009), and the other checks
 """
 
 import inspect
+from datetime import timedelta
 
 from django.core import checks
 from django.core.exceptions import FieldError, ImproperlyConfigured
@@ -68,6 +69,7 @@ def check_workflow(workflow) -> list[checks.CheckMessage]:
         check_machine_tasks,
         check_views,
         check_view_fields,
+        check_human_work,
     ):
         errors += guarded(check, workflow)
     return errors
@@ -523,6 +525,83 @@ def form_problem(workflow, node) -> str | None:
     except (FieldError, ImproperlyConfigured, TypeError, ValueError) as problem:
         return f"{problem}"
     return None
+
+
+# Human work (DESIGN "Human work")
+
+HUMAN_WORK_ATTRIBUTES = ("candidate_groups", "due", "remind_every", "on_timeout")
+
+
+def check_human_work(workflow):
+    """``due`` and ``remind_every`` are positive ``timedelta`` s, ``on_timeout`` names a task
+    of the class a timeout may start, ``candidate_groups`` is a list of group names; and a
+    start view has none of them (its task is done when its form is saved)."""
+    errors = []
+    nodes = dict(workflow.get_nodes())
+    for name, node in workflow.get_human_nodes().items():
+        given = [a for a in HUMAN_WORK_ATTRIBUTES if getattr(node, a, None) not in (None, (), [])]
+        if node.node_kind == NodeKind.START_VIEW:
+            if given:
+                errors.append(
+                    error(
+                        workflow,
+                        18,
+                        f"the start view {name!r} has {', '.join(given)}, which only tasks "
+                        "inside an instance use: a start view's task is done when its form "
+                        "is saved.",
+                        "Move them to the human task that follows the start view.",
+                    )
+                )
+            continue
+        for attribute in ("due", "remind_every"):
+            value = getattr(node, attribute, None)
+            if value is not None and not (isinstance(value, timedelta) and value > timedelta(0)):
+                errors.append(
+                    error(
+                        workflow,
+                        15,
+                        f"the task {name!r} has {attribute}={value!r}, not a positive timedelta.",
+                        f"Give e.g. {attribute}=timedelta(days=1) (from datetime), or leave "
+                        "it out.",
+                    )
+                )
+        on_timeout = getattr(node, "on_timeout", None)
+        if on_timeout is not None:
+            target = nodes.get(on_timeout) if isinstance(on_timeout, str) else None
+            kind = getattr(target, "node_kind", NodeKind.METHOD)
+            if target is None or kind in START_KINDS or on_timeout == name:
+                why = (
+                    "a start task, which nothing may lead to"
+                    if target is not None and kind in START_KINDS
+                    else "the task itself"
+                    if on_timeout == name
+                    else "no task of the class"
+                )
+                errors.append(
+                    error(
+                        workflow,
+                        16,
+                        f"the task {name!r} has on_timeout={on_timeout!r}, which names {why}.",
+                        "Name (as a string) the task to start when it times out, e.g. "
+                        f'on_timeout="escalate"; the class\'s tasks: {", ".join(nodes)}.',
+                    )
+                )
+        groups = getattr(node, "candidate_groups", None)
+        if groups is not None and (
+            isinstance(groups, str)
+            or not isinstance(groups, (list, tuple))
+            or not all(isinstance(g, str) and g for g in groups)
+        ):
+            errors.append(
+                error(
+                    workflow,
+                    17,
+                    f"the task {name!r} has candidate_groups={groups!r}, not a list of group "
+                    "names.",
+                    'Give the names of auth groups, e.g. candidate_groups=["reviewers"].',
+                )
+            )
+    return errors
 
 
 def editable_fields(model) -> list[str]:

@@ -31,6 +31,10 @@ DEFAULTS = {
     # the engine to mirror the tasks that directly follow (joeflow creates them in the request).
     # A timedelta or seconds; 0 does not wait. Inside an outer transaction nothing waits.
     "JOEFLOW_TEMPORAL_SYNC_TIMEOUT": timedelta(seconds=5),
+    # Human work: the default on_task_created/assigned/reminder hooks e-mail the assignees
+    # (else the candidate groups' members) a link to the task, on SITE_URL.
+    "JOEFLOW_TEMPORAL_NOTIFY_EMAIL": False,
+    "JOEFLOW_TEMPORAL_SITE_URL": "http://localhost:8000",
     # Extra arguments of `temporal server start-dev` for the server joeflow_temporal.testing
     # starts for a test run, e.g. ["--dynamic-config-value", "limit.blobSize.error=..."].
     "JOEFLOW_TEMPORAL_TEST_SERVER_ARGS": (),

@@ -18,12 +18,13 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.views import View
 
-from joeflow_temporal import graphs, overrides, refusals
+from joeflow_temporal import conf, graphs, notify, overrides, refusals
 from joeflow_temporal.engine import CancelRequest, Graph, OverrideRequest, names
+from joeflow_temporal.engine.payloads import TaskAssigned
 from joeflow_temporal.engine.spec import NodeKind, TaskStatus, TaskType
 from joeflow_temporal.exceptions import TaskNotScheduled
 from joeflow_temporal.runtime import client
-from joeflow_temporal.runtime.compile import compile_graph, node_name
+from joeflow_temporal.runtime.compile import compile_graph, node_name, overrides_hook
 from joeflow_temporal.runtime.rows import new_key, reopen_human_task
 
 __all__ = ["Task", "Workflow", "get_workflow", "get_workflows"]
@@ -302,8 +303,33 @@ class Workflow(models.Model, metaclass=WorkflowBase):
         """
         return client.query_state(self)
 
-    def override(self, next_tasks: list[str], user=None) -> "Task":
-        """Cancel the open tasks, record an ``override`` task and start ``next_tasks`` after it.
+    # Hooks of human work (DESIGN "Human work"): the engine runs each as an activity.
+
+    def on_task_created(self, task: "Task") -> None:
+        """Called once per human task row, after it is created and committed (exactly once:
+        its database writes commit with a mark a retry finds). The default e-mails the task's
+        assignees, else its candidates, a link to it when ``JOEFLOW_TEMPORAL_NOTIFY_EMAIL``."""
+        notify.email_task(task, "created")
+
+    def on_task_assigned(self, task: "Task") -> None:
+        """Called after ``claim`` or ``assign`` gave a human task its assignees (retried, so at
+        least once). The default e-mails the assignees when ``JOEFLOW_TEMPORAL_NOTIFY_EMAIL``."""
+        notify.email_task(task, "assigned")
+
+    def on_task_reminder(self, task: "Task") -> None:
+        """Called every ``remind_every`` while a human task is open, before and after its due
+        date (a Temporal timer each time). The default e-mails as ``on_task_created``."""
+        notify.email_task(task, "reminder")
+
+    @classmethod
+    def runs_hook(cls, name: str) -> bool:
+        """Whether the engine calls the hook ``name`` for this class: the class overrides it,
+        or ``JOEFLOW_TEMPORAL_NOTIFY_EMAIL`` makes the default send e-mail."""
+        return bool(conf.get("JOEFLOW_TEMPORAL_NOTIFY_EMAIL")) or overrides_hook(cls, name)
+
+    def override(self, next_tasks: list[str], user=None, comment: str = "") -> "Task":
+        """Cancel the open tasks, record an ``override`` task and start ``next_tasks`` after it;
+        a ``comment`` says why (kept on those tasks, and sent to Temporal with the signal).
 
         From then on the instance walks the class's current graph (the one ``next_tasks`` are
         checked against), which moves an instance started before a deploy onto the new graph.
@@ -321,7 +347,7 @@ class Workflow(models.Model, metaclass=WorkflowBase):
         if refused:
             raise ValueError(" ".join(refused))
         with transaction.atomic():
-            override = self.record_action("override", user)
+            override = self.record_action("override", user, comment)
             client.signal(
                 self,
                 names.OVERRIDE,
@@ -330,23 +356,27 @@ class Workflow(models.Model, metaclass=WorkflowBase):
                     task_key=override.key,
                     next_tasks=next_tasks,
                     graph=graph,
+                    comment=comment,
                 ),
             )
         client.wait_followed(self, override.pk)
         return override
 
-    def record_action(self, name: str, user=None) -> "Task":
+    def record_action(self, name: str, user=None, comment: str = "") -> "Task":
         """Cancel the open tasks (by ``user``) and record the manual action ``name``
         (``override``, ``cancel``) as a succeeded human task by ``user``, after them; inside the
-        caller's transaction. Its key is a fresh token the engine confirms the action against."""
+        caller's transaction. Its key is a fresh token the engine confirms the action against.
+        A ``comment`` is kept on all of them."""
         open_tasks = list(self.task_set.open().select_for_update())
         now = timezone.now()
         by = authenticated(user)
+        canceled = {"comment": comment} if comment else {}
         self.task_set.filter(pk__in=[t.pk for t in open_tasks]).update(
             status=Task.CANCELED,
             completed=now,
             modified=now,
             completed_by_user=by,
+            **canceled,
         )
         action = self.task_set.create(
             name=name,
@@ -356,12 +386,14 @@ class Workflow(models.Model, metaclass=WorkflowBase):
             status=Task.SUCCEEDED,
             completed=now,
             completed_by_user=by,
+            comment=comment,
         )
         action.parent_task_set.set(open_tasks)
         return action
 
-    def cancel(self, user=None) -> None:
-        """Cancel every open task and end the instance (joeflow's ``Workflow.cancel``).
+    def cancel(self, user=None, comment: str = "") -> None:
+        """Cancel every open task and end the instance (joeflow's ``Workflow.cancel``); a
+        ``comment`` says why (kept on the tasks, and sent to Temporal with the signal).
 
         ``user`` is recorded on the canceled tasks (an anonymous user as none), as joeflow's,
         and on a ``cancel`` task after them, which the engine confirms before it acts: a cancel
@@ -374,8 +406,9 @@ class Workflow(models.Model, metaclass=WorkflowBase):
         if Workflow.objects.filter(pk=self.pk, completed__isnull=False).exists():
             return
         with transaction.atomic():
-            cancel = self.record_action("cancel", user)
-            client.signal(self, names.CANCEL, CancelRequest(task_id=cancel.pk, task_key=cancel.key))
+            cancel = self.record_action("cancel", user, comment)
+            request = CancelRequest(task_id=cancel.pk, task_key=cancel.key, comment=comment)
+            client.signal(self, names.CANCEL, request)
         client.wait_ended(self)
 
 
@@ -497,7 +530,8 @@ class TaskQuerySet(models.QuerySet):
         return self.filter(type=Task.HUMAN)
 
     def for_user(self, user):
-        """The tasks a user may work on: assigned to them, or to nobody (superusers: all).
+        """The tasks a user may work on: assigned to them, or to nobody and offered to them (no
+        candidate groups, or one of theirs); superusers: all (DESIGN "Human work").
 
         ``EXISTS`` rather than a join: no duplicate rows, so no ``DISTINCT`` over whole rows,
         and the database can walk the primary key and stop at the end of a page.
@@ -505,15 +539,36 @@ class TaskQuerySet(models.QuerySet):
         if user.is_superuser:
             return self
         assignments = Task.assignees.through.objects.filter(task=models.OuterRef("pk"))
-        unassigned = ~models.Exists(assignments)
+        offered = ~models.Exists(assignments) & self._offered_to(user)
         if not user.is_authenticated:
-            return self.filter(unassigned)
-        return self.filter(unassigned | models.Exists(assignments.filter(user=user)))
+            return self.filter(offered)
+        return self.filter(offered | models.Exists(assignments.filter(user=user)))
+
+    def claimable_by(self, user):
+        """Scheduled tasks ``user`` may claim now: unassigned, and with no candidate groups or
+        one of the user's (the inbox's ``candidate=me``)."""
+        if not user.is_authenticated:
+            return self.none()
+        assignments = Task.assignees.through.objects.filter(task=models.OuterRef("pk"))
+        return self.scheduled().filter(~models.Exists(assignments) & self._offered_to(user))
+
+    def overdue(self):
+        """Scheduled tasks past their ``due`` date."""
+        return self.scheduled().filter(due__lt=timezone.now())
+
+    @staticmethod
+    def _offered_to(user) -> models.Q:
+        """No candidate groups, or one the user is in (an anonymous user is in none)."""
+        groups = Task.candidate_groups.through.objects.filter(task=models.OuterRef("pk"))
+        offered = models.Q(~models.Exists(groups))
+        if user.is_authenticated:
+            offered |= models.Q(models.Exists(groups.filter(group__user=user)))
+        return offered
 
     def machine(self):
         return self.filter(type=Task.MACHINE)
 
-    def cancel(self, user=None) -> int:
+    def cancel(self, user=None, comment: str = "") -> int:
         """Cancel the open tasks among these, as ``Task.cancel`` each; return how many.
 
         ``user`` is recorded on them (an anonymous user as none), as joeflow's ``cancel``.
@@ -524,7 +579,7 @@ class TaskQuerySet(models.QuerySet):
         with transaction.atomic():
             for task in self.open():
                 try:
-                    task.cancel(user)
+                    task.cancel(user, comment)
                 except TaskNotScheduled:
                     continue
                 canceled += 1
@@ -604,19 +659,38 @@ class Task(models.Model):
     stacktrace = models.TextField(blank=True)
     next_tasks = models.JSONField(null=True, blank=True, editable=False)
     """The next tasks a machine task chose, recorded with its outcome (null: all edges)."""
+    due = models.DateTimeField(blank=True, null=True)
+    """When a human task is overdue: its view's ``due`` after creation, or what its
+    ``create_task`` hook set (the engine's due timer follows the row)."""
+    priority = models.IntegerField(default=0)
+    """Higher first in the inbox; a ``create_task`` hook may set it."""
+    comment = models.TextField(blank=True, editable=False)
+    """Why the last manual or timed action happened (rerun, cancel, override, timeout)."""
+    candidate_groups = models.ManyToManyField(
+        "auth.Group", blank=True, related_name="joeflow_temporal_candidate_task_set"
+    )
+    """Groups whose members may claim and complete the task while it has no assignees."""
+    created_hook_done = models.BooleanField(default=False, editable=False)
+    """``on_task_created`` ran and committed: a retried hook activity does not run it again."""
 
     objects = TaskQuerySet.as_manager()
 
     class Meta:
         ordering = ("-completed", "-created")
         get_latest_by = ("created",)
-        permissions = [("rerun", "Can rerun failed tasks"), ("cancel", "Can cancel tasks")]
+        permissions = [
+            ("rerun", "Can rerun failed tasks"),
+            ("cancel", "Can cancel tasks"),
+            ("assign", "Can assign tasks to users"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["_workflow", "key"], name="joeflow_temporal_task_key")
         ]
         indexes = [
             # The inbox: newest tasks of a status, a page at a time (also any status lookup).
             models.Index(fields=["status", "-id"], name="joeflow_temporal_task_inbox"),
+            # The inbox by due date, and the overdue filter.
+            models.Index(fields=["status", "due"], name="joeflow_temporal_task_due"),
         ]
 
     def __str__(self):
@@ -658,11 +732,89 @@ class Task(models.Model):
         return dict(self.workflow.get_nodes()).get(self.name)
 
     def can_be_completed_by(self, user) -> bool:
-        """Tasks with assignees are theirs (and superusers'); others anyone's who may see them."""
+        """Who may complete a human task (DESIGN "Human work"): a superuser; an assignee; or,
+        while it has no assignees, anyone (no candidate groups) or a member of one of them."""
         if user.is_superuser:
             return True
         assignees = self.assignees.all()
-        return not assignees or user in assignees
+        if assignees:
+            return user in assignees
+        return self.is_offered_to(user)
+
+    def is_offered_to(self, user) -> bool:
+        """Whether ``user`` is a candidate: the task has no candidate groups, or one of theirs."""
+        groups = self.candidate_groups.all()
+        if not groups:
+            return True
+        return user.is_authenticated and user.groups.filter(pk__in=groups).exists()
+
+    def claim(self, user) -> None:
+        """Make ``user`` the task's sole assignee (BPMN's claim); nothing changes if they are.
+
+        Raises:
+            Refused: 403 if the user may not complete the task, 409 if it is assigned to
+                someone else (``refusals.refuse_claim``).
+            TaskNotScheduled: the task is no longer scheduled.
+            TemporalUnavailable, InstanceNotRunning: from the ``task_assigned`` signal (sent
+                when the class has an ``on_task_assigned`` hook); nothing was written.
+        """
+        with transaction.atomic():
+            task = self.locked(self.SCHEDULED)
+            refused = refusals.refuse_claim(task, user)
+            if refused is not None:
+                raise refused
+            if list(task.assignees.all()) != [user]:
+                task.set_assignees([user])
+        self.refresh_from_db()
+
+    def unclaim(self, user) -> None:
+        """Give the task back to its candidates: no assignees (BPMN's unclaim).
+
+        Raises:
+            Refused: 403 unless ``user`` is an assignee, may assign tasks or is a superuser;
+                409 if nobody has claimed it (``refusals.refuse_unclaim``).
+            TaskNotScheduled: the task is no longer scheduled.
+        """
+        with transaction.atomic():
+            task = self.locked(self.SCHEDULED)
+            refused = refusals.refuse_unclaim(task, user)
+            if refused is not None:
+                raise refused
+            task.assignees.clear()
+            task.save(update_fields=["modified"])
+        self.refresh_from_db()
+
+    def assign(self, assignees, by) -> None:
+        """Set the task's assignees (users); allowed with permission ``joeflow_temporal.assign``
+        or to a current assignee delegating (DESIGN "Human work").
+
+        Raises:
+            Refused: 403 if ``by`` may not assign it (``refusals.refuse_assign``).
+            TaskNotScheduled: the task is no longer scheduled.
+            TemporalUnavailable, InstanceNotRunning: as ``claim``; nothing was written.
+        """
+        with transaction.atomic():
+            task = self.locked(self.SCHEDULED)
+            refused = refusals.refuse_assign(task, by)
+            if refused is not None:
+                raise refused
+            task.set_assignees(assignees)
+        self.refresh_from_db()
+
+    def set_assignees(self, users) -> None:
+        """Set the assignees and, if the class has an ``on_task_assigned`` hook, have the engine
+        run it once this commits (signal ``task_assigned`` before the commit); in the caller's
+        transaction."""
+        self.assignees.set(users)
+        self.save(update_fields=["modified"])
+        users = list(self.assignees.all())
+        workflow = self.workflow
+        if users and workflow is not None and workflow.runs_hook("on_task_assigned"):
+            client.signal(
+                workflow,
+                names.TASK_ASSIGNED,
+                TaskAssigned(task_id=self.pk, assignee_ids=sorted(user.pk for user in users)),
+            )
 
     def finish(self, user=None, *, next_tasks: list[str] | None = None) -> None:
         """Record the task as succeeded, by ``user`` (an anonymous user as none), as joeflow's.
@@ -739,8 +891,9 @@ class Task(models.Model):
         with self.completing(user):
             pass
 
-    def rerun(self, user=None) -> None:
-        """Run a failed task again, reusing this row.
+    def rerun(self, user=None, comment: str = "") -> None:
+        """Run a failed task again, reusing this row; a ``comment`` says why (kept on the row,
+        and sent to Temporal with the signal).
 
         A machine task's method runs again. A human task has failed because its row could not
         be made (its view's ``create_task`` hook raised): the hook is called again here, in the
@@ -758,14 +911,18 @@ class Task(models.Model):
             if reopened:
                 task.status = self.SCHEDULED
                 task.exception = task.stacktrace = ""
-                task.save(update_fields=["status", "exception", "stacktrace", "modified"])
-                client.signal(task.workflow, names.RERUN_TASK, task.pk)
+                task.comment = comment or task.comment
+                task.save(
+                    update_fields=["status", "exception", "stacktrace", "comment", "modified"]
+                )
+                client.signal(task.workflow, names.RERUN_TASK, task.pk, comment)
         self.refresh_from_db()
         if reopened:
             client.wait_followed(task.workflow, task.pk)
 
-    def cancel(self, user=None) -> None:
-        """Cancel a scheduled or failed task: its branch ends here (joeflow's ``cancel``).
+    def cancel(self, user=None, comment: str = "") -> None:
+        """Cancel a scheduled or failed task: its branch ends here (joeflow's ``cancel``); a
+        ``comment`` says why (kept on the row, and sent to Temporal with the signal).
 
         ``user`` (an anonymous user as none) is recorded; the engine is signaled before the
         commit, and after it the call waits (``JOEFLOW_TEMPORAL_SYNC_TIMEOUT``) for the engine.
@@ -779,8 +936,11 @@ class Task(models.Model):
             task.status = self.CANCELED
             task.completed = timezone.now()
             task.completed_by_user = authenticated(user)
-            task.save(update_fields=["status", "completed", "completed_by_user", "modified"])
-            client.signal(task.workflow, names.CANCEL_TASK, task.pk)
+            task.comment = comment or task.comment
+            task.save(
+                update_fields=["status", "completed", "completed_by_user", "comment", "modified"]
+            )
+            client.signal(task.workflow, names.CANCEL_TASK, task.pk, comment)
         self.refresh_from_db()
         client.wait_followed(task.workflow, task.pk)
 

@@ -50,7 +50,8 @@ def task_state(task) -> str:
         by = f" by {who(task.completed_by_user)}" if task.completed_by_user else ""
         return sentence(f"{label} was completed{by}{on(task.completed)}")
     if task.status == task.CANCELED:
-        return sentence(f"{label} was canceled{on(task.completed)}{cancel_cause(task)}")
+        why = f" ({task.comment.rstrip('.')})" if task.comment else ""
+        return sentence(f"{label} was canceled{on(task.completed)}{cancel_cause(task)}{why}")
     if task.status == task.FAILED:
         return sentence(f"{label} failed: {task.exception or 'no message'}")
     return f"{label} is still open (scheduled)."
@@ -98,7 +99,7 @@ def refuse_completion(task, user=None, *, submitted: bool = True) -> Refused | N
     if task.node is None:
         return node_removed(task)
     if user is not None and not task.can_be_completed_by(user):
-        return not_assignee(task)
+        return not_assignee(task) if task.assignees.exists() else not_candidate(task)
     return None
 
 
@@ -118,6 +119,77 @@ def not_assignee(task) -> Refused:
         "it. Ask one of them, or someone who may change its assignees in the admin.",
         status=403,
         code="assigned_to_others",
+    )
+
+
+def refuse_claim(task, user) -> Refused | None:
+    """Why ``user`` may not claim ``task`` (become its sole assignee), or None.
+
+    403 for a user who could not complete it were it unassigned (not in its candidate groups);
+    409 for a task someone else has (``unclaim`` or ``assign`` first). Its sole assignee
+    claiming it again is no refusal.
+    """
+    refused = refuse_completion(task, submitted=False)
+    if refused is not None:
+        return refused
+    assignees = list(task.assignees.all())
+    if assignees == [user]:
+        return None
+    if not (user.is_superuser or task.is_offered_to(user)):
+        return not_candidate(task)
+    if assignees:
+        names = ", ".join(sorted(who(assignee) for assignee in assignees))
+        return Refused(
+            f"{task_label(task)} is claimed by {names}. They can unclaim it or assign it to "
+            "you; so can someone with the assign permission (joeflow_temporal.assign).",
+            code="claimed_by_others",
+        )
+    return None
+
+
+def refuse_unclaim(task, user) -> Refused | None:
+    """Why ``user`` may not give ``task`` back to its candidates, or None: 409 if nobody has it,
+    403 unless the user is an assignee, may assign tasks, or is a superuser."""
+    refused = refuse_completion(task, submitted=False)
+    if refused is not None:
+        return refused
+    assignees = list(task.assignees.all())
+    if not assignees:
+        return Refused(f"{task_label(task)} is not claimed by anyone.", code="not_claimed")
+    if user in assignees or user.has_perm("joeflow_temporal.assign"):
+        return None
+    return Refused(
+        f"{task_label(task)} is assigned to "
+        f"{', '.join(sorted(who(a) for a in assignees))}: only they, or someone with the assign "
+        "permission (joeflow_temporal.assign), may unclaim it.",
+        status=403,
+        code="permission_denied",
+    )
+
+
+def refuse_assign(task, user) -> Refused | None:
+    """Why ``user`` may not set ``task``'s assignees, or None: allowed with the permission
+    ``joeflow_temporal.assign`` (superusers have it) or to a current assignee delegating."""
+    refused = refuse_completion(task, submitted=False)
+    if refused is not None:
+        return refused
+    if user.has_perm("joeflow_temporal.assign") or user in task.assignees.all():
+        return None
+    return Refused(
+        f"You may not assign {task_label(task)}: that takes the assign permission "
+        "(joeflow_temporal.assign), or being one of its assignees (to delegate it).",
+        status=403,
+        code="permission_denied",
+    )
+
+
+def not_candidate(task) -> Refused:
+    groups = ", ".join(sorted(group.name for group in task.candidate_groups.all()))
+    return Refused(
+        f"{task_label(task)} is offered to the groups {groups}: only their members (or a "
+        "superuser) may claim or complete it. Ask an administrator to add you to one of them.",
+        status=403,
+        code="not_candidate",
     )
 
 

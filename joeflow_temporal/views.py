@@ -7,6 +7,8 @@ commit. If Temporal cannot be reached, nothing is written and the user gets a 50
 
 import builtins
 import logging
+from collections.abc import Sequence
+from datetime import timedelta
 from typing import Literal
 
 from django.contrib.auth.mixins import PermissionRequiredMixin
@@ -116,6 +118,19 @@ class TaskViewMixin(WorkflowTemplateNameViewMixin, RevisionMixin):
     """A postfix to the task's URL pattern, for views that take more URL arguments (joeflow's):
     ``tasks.StartView(path="<int:team>/")`` answers ``<task name>/<int:team>/``; other tasks
     ``<task name>/<int:pk>/<int:team>/``. The arguments arrive in ``self.kwargs``."""
+    candidate_groups: Sequence[str] = ()
+    """Names of auth groups whose members may claim and complete the task while it has no
+    assignees (BPMN's candidate groups; DESIGN "Human work"). A group missing when the engine
+    creates the task makes it a failed task (rerun it once the group exists)."""
+    due: timedelta | None = None
+    """The task's ``due`` date, this long after its creation; overdue after it."""
+    remind_every: timedelta | None = None
+    """Run the class's ``on_task_reminder`` hook this often while the task is open (a Temporal
+    timer each time)."""
+    on_timeout: str | None = None
+    """The name of a task of the class to start at the due date, when the task is canceled
+    (its ``comment`` says why); a later completion is refused (409). None: ``due`` only marks
+    the task overdue."""
 
     def __init__(self, **kwargs):
         self._initkwargs = kwargs

@@ -10,6 +10,8 @@ OVERRIDE = "override"
 RERUN_TASK = "rerun_task"
 CANCEL_TASK = "cancel_task"
 CANCEL = "cancel"
+TASK_ASSIGNED = "task_assigned"
+"""``task_assigned(TaskAssigned)``: run the ``on_task_assigned`` hook after a claim or assign."""
 
 # Queries
 STATE = "state"
@@ -27,6 +29,8 @@ RUN_MACHINE_TASK = "joeflow.run_machine_task"
 CONFIRM_TASK = "joeflow.confirm_task"
 CANCEL_TASKS = "joeflow.cancel_tasks"
 FINISH_WORKFLOW = "joeflow.finish_workflow"
+RUN_HOOK = "joeflow.run_hook"
+TIME_OUT_TASK = "joeflow.time_out_task"
 
 
 def workflow_id(label: str, pk: object) -> str:

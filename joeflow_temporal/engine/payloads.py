@@ -1,6 +1,6 @@
 """Inputs and outputs of the walker and its activities: ids and names, never ORM objects."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -22,6 +22,8 @@ class WalkerConfig(BaseModel):
     """How long a signal waits for the commit it announced before it is ignored."""
     local_activities: bool = False
     """Run machine tasks as local activities: fewer round trips, for short tasks only."""
+    notify_email: bool = False
+    """``JOEFLOW_TEMPORAL_NOTIFY_EMAIL``: run every human-work hook (their defaults e-mail)."""
 
 
 class WorkflowRef(BaseModel):
@@ -63,6 +65,8 @@ class CreatedTask(BaseModel):
 
     task_id: int
     status: TaskStatus
+    due: datetime | None = None
+    """The row's due date (its view's ``due``, or what its ``create_task`` hook set)."""
 
 
 class RunMachineTask(BaseModel):
@@ -107,6 +111,8 @@ class CancelRequest(BaseModel):
 
     task_id: int
     task_key: str
+    comment: str = ""
+    """Why, as the user said (also on the ``cancel`` task)."""
 
 
 class OverrideRequest(BaseModel):
@@ -120,3 +126,38 @@ class OverrideRequest(BaseModel):
     graph: Graph | None = None
     """The class's current graph: from the override on, the instance walks it (after a deploy,
     the way to move a running instance onto the new graph)."""
+    comment: str = ""
+    """Why, as the user said (also on the ``override`` task)."""
+
+
+class TaskAssigned(BaseModel):
+    """Signal ``task_assigned``: a claim or assign committed these assignees (sent before the
+    commit); the walker runs ``on_task_assigned`` once the row shows them."""
+
+    task_id: int
+    assignee_ids: list[int]
+
+
+class RunHook(BaseModel):
+    """Run a human-work hook of the instance's class for one Task row."""
+
+    task: TaskRef
+    hook: str
+    assignee_ids: list[int] | None = None
+    """For ``on_task_assigned``: run only once the row has these assignees (the commit of the
+    claim or assign is visible), and not at all if they changed again."""
+
+
+class TimeOut(BaseModel):
+    """At a human task's due date: cancel it if still scheduled and due, saying it escalated
+    to the node ``on_timeout``."""
+
+    task: TaskRef
+    on_timeout: str
+
+
+class TimedOut(BaseModel):
+    timed_out: bool
+    """True: the task was canceled now; False: it was already closed (completed meanwhile)."""
+    due: datetime | None = None
+    """The row's due date, when it still has one in the future (a project moved it): wait on."""

@@ -68,6 +68,14 @@ class Node(BaseModel):
     """The parents a ``Join`` node waits for."""
     local_activity: bool = False
     """A method that runs as a local activity (``tasks.local_activity``)."""
+    due: timedelta | None = None
+    """A human task's due date, after its creation (the row's ``due`` is the truth)."""
+    remind_every: timedelta | None = None
+    """A human task's reminder interval: ``on_task_reminder`` runs this often while it is open."""
+    on_timeout: str | None = None
+    """A human task's escalation: at its due date it is canceled and this node starts."""
+    candidate_groups: tuple[str, ...] = ()
+    """Names of the groups whose members may claim and complete a human task."""
 
 
 class Graph(BaseModel):
@@ -77,6 +85,9 @@ class Graph(BaseModel):
     """The workflow class label, ``app_label.modelname``."""
     nodes: dict[str, Node]
     edges: tuple[tuple[str, str], ...]
+    hooks: tuple[str, ...] = ()
+    """The human-work hooks the class defines (``on_task_created``, ``on_task_assigned``,
+    ``on_task_reminder``): the walker runs only these (``WalkerConfig.notify_email``: all)."""
 
     @cached_property
     def _children(self) -> dict[str, list[str]]:

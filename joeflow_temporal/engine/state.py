@@ -26,6 +26,15 @@ class Phase(StrEnum):
     or ``cancel_task``."""
 
 
+class HookCall(BaseModel):
+    """A human-work hook to run for a task: ``on_task_created``, ``on_task_assigned`` (with
+    the assignees it was sent for) or ``on_task_reminder``."""
+
+    hook: str
+    task_id: int
+    assignee_ids: list[int] | None = None
+
+
 class OpenTask(BaseModel):
     key: str
     """Idempotency key of the Task row, chosen by the walker, unique within the instance."""
@@ -38,6 +47,10 @@ class OpenTask(BaseModel):
     polls: int = 0
     arrived: list[str] = Field(default_factory=list)
     """For a join: the parents that have arrived so far."""
+    due_at: datetime | None = None
+    """For a human task with ``on_timeout``: when it times out (its row's ``due``)."""
+    remind_at: datetime | None = None
+    """For a human task with reminders: when ``on_task_reminder`` runs next."""
 
     @property
     def row_id(self) -> int:
@@ -59,3 +72,5 @@ class WalkerState(BaseModel):
     """``complete_task`` signals not yet handled."""
     reruns: list[int] = Field(default_factory=list)
     cancels: list[int] = Field(default_factory=list)
+    hooks: list[HookCall] = Field(default_factory=list)
+    """Hook activities to run (``on_task_created``...), in order; kept until each has run."""

@@ -24,12 +24,16 @@ from joeflow_temporal.engine.payloads import (
     CreateTask,
     MachineOutcome,
     OverrideRequest,
+    RunHook,
     RunMachineTask,
+    TaskAssigned,
     TaskRef,
+    TimedOut,
+    TimeOut,
     WalkerInput,
 )
-from joeflow_temporal.engine.spec import Graph, NodeKind, TaskStatus, TaskType
-from joeflow_temporal.engine.state import OpenTask, Phase, WalkerState
+from joeflow_temporal.engine.spec import Graph, Node, NodeKind, TaskStatus, TaskType
+from joeflow_temporal.engine.state import HookCall, OpenTask, Phase, WalkerState
 
 MIRROR_TIMEOUT = timedelta(seconds=30)
 MIRROR_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
@@ -58,6 +62,25 @@ HUMAN_TASK_MAY_FAIL = "human-task-creation-may-fail"
 """Patch id: a human task's row comes from ``create_human_task``, which records a raising
 ``create_task`` hook as a failed task that waits for a rerun or cancel (was: ``create_task``,
 retried silently for as long as the hook raised)."""
+
+HUMAN_WORK = "human-work-timers-and-hooks"
+"""Patch id: a human task with ``on_timeout``, reminders or an ``on_task_created`` hook gets
+its due and reminder timers and hook activities (was: none of them). Asked only for such tasks,
+so the histories of other instances stay as they were."""
+
+ON_TASK_CREATED = "on_task_created"
+ON_TASK_ASSIGNED = "on_task_assigned"
+ON_TASK_REMINDER = "on_task_reminder"
+HOOKS_DRIVER = "hooks"
+"""The driver key of the coroutine that runs hook activities (no task key looks like it)."""
+HOOK_TIMEOUT = timedelta(minutes=5)
+HOOK_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(minutes=1),
+    maximum_attempts=10,
+)
+"""A hook (a project's code, e-mail) is retried for about seven minutes, then given up on and
+logged: a notification that cannot be sent never holds up the instance for good."""
 
 RUN_HISTORY_LIMIT = 4_000
 """Continue as new at this many events even before the server suggests it: the server only
@@ -193,12 +216,21 @@ class JoeflowWalker:
         self._note(self._state.completions, task_id)
 
     @workflow.signal(name=names.RERUN_TASK)
-    def rerun_task(self, task_id: int) -> None:
+    def rerun_task(self, task_id: int, reason: str = "") -> None:
+        """``reason``: the user's comment, for the history (the Task row keeps it too)."""
         self._note(self._state.reruns, task_id)
 
     @workflow.signal(name=names.CANCEL_TASK)
-    def cancel_task(self, task_id: int) -> None:
+    def cancel_task(self, task_id: int, reason: str = "") -> None:
         self._note(self._state.cancels, task_id)
+
+    @workflow.signal(name=names.TASK_ASSIGNED)
+    def task_assigned(self, assigned: TaskAssigned) -> None:
+        self._queue_hook(
+            HookCall(
+                hook=ON_TASK_ASSIGNED, task_id=assigned.task_id, assignee_ids=assigned.assignee_ids
+            )
+        )
 
     @workflow.signal(name=names.OVERRIDE)
     def override(self, request: OverrideRequest) -> None:
@@ -232,6 +264,7 @@ class JoeflowWalker:
     def _launch_all(self) -> None:
         for task in list(self._state.tasks.values()):
             self._launch(task)
+        self._launch_hooks()
 
     def _launch(self, task: OpenTask) -> None:
         if not self._draining and task.key not in self._drivers:
@@ -363,8 +396,12 @@ class JoeflowWalker:
                 if await self._wait(task, ready=lambda: self._joined(task)):
                     await self._complete(task)
             case Phase.HUMAN:
-                if await self._wait(task, ready=lambda: task.id in self._state.completions):
-                    await self._confirm_human(task)
+                completed = lambda: task.id in self._state.completions  # noqa: E731
+                if await self._wait(task, ready=completed, until=human_deadline(task)):
+                    if completed():
+                        await self._confirm_human(task)
+                    else:
+                        await self._human_timer(task)
             case Phase.FAILED:
                 if await self._wait(task, ready=lambda: task.id in self._state.reruns):
                     await self._confirm_rerun(task)
@@ -415,6 +452,9 @@ class JoeflowWalker:
             )
             task.id = created.task_id
             task.phase = Phase.FAILED if created.status == TaskStatus.FAILED else phase
+            if created.status == TaskStatus.SCHEDULED and self._has_human_work(node):
+                if workflow.patched(HUMAN_WORK):
+                    self._open_human(task, node, created)
             return
         if not (phase == Phase.RUN and self._one_activity_per_step):  # else: its first run does
             task.id = await self._mirror(
@@ -507,6 +547,100 @@ class JoeflowWalker:
             del self._state.tasks[task.key]
         elif status is not None:
             task.phase, task.polls = resume, 0
+            if status == TaskStatus.SCHEDULED and resume == Phase.HUMAN:
+                await self._reopened_human(task)
+
+    # Human work: due dates, reminders, hooks
+
+    def _runs_hook(self, hook: str) -> bool:
+        return self._input.config.notify_email or hook in self._graph.hooks
+
+    def _has_human_work(self, node: Node) -> bool:
+        """Whether a human task of ``node`` needs timers or hooks (``_open_human``)."""
+        return bool(
+            node.on_timeout in self._graph.nodes
+            or (node.remind_every and self._runs_hook(ON_TASK_REMINDER))
+            or self._runs_hook(ON_TASK_CREATED)
+        )
+
+    def _open_human(self, task: OpenTask, node: Node, created: CreatedTask) -> None:
+        """Set a newly open human task's due and reminder timers, and have its
+        ``on_task_created`` hook run."""
+        if node.on_timeout in self._graph.nodes:
+            task.due_at = created.due
+        if node.remind_every and self._runs_hook(ON_TASK_REMINDER):
+            task.remind_at = workflow.now() + node.remind_every
+        if self._runs_hook(ON_TASK_CREATED):
+            self._queue_hook(HookCall(hook=ON_TASK_CREATED, task_id=task.row_id))
+
+    async def _reopened_human(self, task: OpenTask) -> None:
+        """A human task whose failed row a rerun opened: read its due date (its hook ran
+        again) and open it as a new one."""
+        node = self._graph.nodes.get(task.name)
+        if node is None or not self._has_human_work(node) or not workflow.patched(HUMAN_WORK):
+            return
+        created = await self._mirror(
+            names.CREATE_HUMAN_TASK,
+            self._create_request(task, node.type),
+            result_type=CreatedTask,
+        )
+        if created.status == TaskStatus.SCHEDULED:
+            self._open_human(task, node, created)
+
+    async def _human_timer(self, task: OpenTask) -> None:
+        """A human task's reminder or due timer fired: queue the reminder (and set the next
+        one); at the due date, time the task out and start its ``on_timeout`` node."""
+        node = self._graph.nodes[task.name]
+        now = workflow.now()
+        if task.remind_at is not None and task.remind_at <= now and node.remind_every:
+            missed = (now - task.remind_at) // node.remind_every
+            task.remind_at += node.remind_every * (missed + 1)
+            self._queue_hook(HookCall(hook=ON_TASK_REMINDER, task_id=task.row_id))
+        if task.due_at is not None and task.due_at <= now and node.on_timeout:
+            ref = TaskRef(workflow=self._input.workflow, task_id=task.row_id)
+            result = await self._mirror(
+                names.TIME_OUT_TASK,
+                TimeOut(task=ref, on_timeout=node.on_timeout),
+                result_type=TimedOut,
+            )
+            task.due_at = result.due
+            if result.timed_out:
+                self._advance(task, [node.on_timeout])
+
+    def _queue_hook(self, call: HookCall) -> None:
+        """Have a hook run (once, however often it is asked for while it waits)."""
+        if self._runs_hook(call.hook) and call not in self._state.hooks:
+            self._state.hooks.append(call)
+            self._launch_hooks()
+
+    def _launch_hooks(self) -> None:
+        if self._state.hooks and not self._draining and HOOKS_DRIVER not in self._drivers:
+            self._drivers[HOOKS_DRIVER] = asyncio.create_task(self._run_hooks())
+
+    async def _run_hooks(self) -> None:
+        """Run the queued hooks, those queued together at once; each leaves the queue when it
+        has run (or was given up on), so a continue-as-new carries the rest."""
+        try:
+            while self._state.hooks and not self._draining:
+                calls = list(self._state.hooks)
+                await asyncio.gather(*(self._run_hook(call) for call in calls))
+                self._state.hooks = [c for c in self._state.hooks if c not in calls]
+        finally:
+            del self._drivers[HOOKS_DRIVER]
+
+    async def _run_hook(self, call: HookCall) -> None:
+        ref = TaskRef(workflow=self._input.workflow, task_id=call.task_id)
+        try:
+            await self._activity(
+                names.RUN_HOOK,
+                RunHook(task=ref, hook=call.hook, assignee_ids=call.assignee_ids),
+                start_to_close_timeout=HOOK_TIMEOUT,
+                retry_policy=HOOK_RETRY,
+            )
+        except ActivityError as error:
+            workflow.logger.error(
+                "%s of task %s given up after retries: %s", call.hook, call.task_id, error.cause
+            )
 
     async def _confirm_cancel(self, task: OpenTask) -> None:
         if await self._confirm_signal(task, self._state.cancels, [TaskStatus.CANCELED]):
@@ -614,3 +748,9 @@ class JoeflowWalker:
     def _note(signals: list[int], task_id: int) -> None:
         if task_id not in signals:
             signals.append(task_id)
+
+
+def human_deadline(task: OpenTask) -> datetime | None:
+    """When a human task's next timer fires: its reminder or its due date, whichever first."""
+    times = [t for t in (task.remind_at, task.due_at) if t is not None]
+    return min(times) if times else None

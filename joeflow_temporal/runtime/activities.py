@@ -20,6 +20,7 @@ from django.utils import timezone
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from joeflow_temporal import refusals
 from joeflow_temporal.contrib.reversion import with_reversion
 from joeflow_temporal.engine import names
 from joeflow_temporal.engine.payloads import (
@@ -28,13 +29,17 @@ from joeflow_temporal.engine.payloads import (
     CreatedTask,
     CreateTask,
     MachineOutcome,
+    RunHook,
     RunMachineTask,
     TaskRef,
+    TimedOut,
+    TimeOut,
     WorkflowRef,
 )
 from joeflow_temporal.engine.spec import TaskStatus
 from joeflow_temporal.exceptions import RETRIED
 from joeflow_temporal.models import Task, Workflow
+from joeflow_temporal.runtime.compile import HOOKS
 from joeflow_temporal.runtime.machine import TaskRaised, run_method
 from joeflow_temporal.runtime.rows import human_task_or_failure, new_task
 
@@ -142,7 +147,7 @@ def create_human_task(request: CreateTask) -> CreatedTask:
         if task is None:
             task = human_task_or_failure(workflow, request)
             task.parent_task_set.add(*request.parent_ids)
-    return CreatedTask(task_id=task.pk, status=TaskStatus(task.status))
+    return CreatedTask(task_id=task.pk, status=TaskStatus(task.status), due=task.due)
 
 
 CONFIRM_FIRST_PAUSE = 0.01
@@ -267,6 +272,73 @@ def cancel_tasks(request: CancelTasks) -> int:
     return tasks.update(status=Task.CANCELED, completed=now, modified=now)
 
 
+@db_activity(names.RUN_HOOK)
+def run_hook(request: RunHook) -> bool:
+    """Call a human-work hook of the instance's class with the Task; whether it ran.
+
+    Only for a task that is still scheduled. ``on_task_created`` runs exactly once per row:
+    its database writes commit with the row's ``created_hook_done``, which a retry finds.
+    ``on_task_assigned`` waits (retried) until the row shows the assignees the signal named,
+    so it never runs for a claim whose transaction has not committed, or rolled back.
+    """
+    if request.hook not in HOOKS:
+        raise ApplicationError(
+            f"No hook {request.hook!r}; hooks: {', '.join(HOOKS)}.",
+            type="BadRequest",
+            non_retryable=True,
+        )
+    workflow = load_workflow(request.task.workflow)
+    with transaction.atomic():
+        task = (
+            Task.objects.select_for_update()
+            .filter(pk=request.task.task_id, _workflow_id=workflow.pk)
+            .first()
+        )
+        if task is None or task.status != Task.SCHEDULED:
+            return False
+        if request.hook == "on_task_created":
+            if task.created_hook_done:
+                return False
+            task.created_hook_done = True
+            task.save(update_fields=["created_hook_done", "modified"])
+        if request.assignee_ids is not None:
+            assignees = sorted(task.assignees.values_list("pk", flat=True))
+            if assignees != sorted(request.assignee_ids):
+                raise ApplicationError(
+                    f"Task {task.pk} has the assignees {assignees}, "
+                    f"not (yet) {request.assignee_ids}.",
+                    type="NotCommittedYet",
+                )
+        task.workflow = workflow
+        getattr(workflow, request.hook)(task)
+    return True
+
+
+@db_activity(names.TIME_OUT_TASK)
+def time_out_task(request: TimeOut) -> TimedOut:
+    """Cancel a human task at its due date, saying why in its ``comment``, if it is still
+    scheduled and due (a project may have moved ``due``: the answer then carries the new one)."""
+    with transaction.atomic():
+        task = (
+            Task.objects.select_for_update()
+            .filter(pk=request.task.task_id, _workflow_id=request.task.workflow.pk)
+            .first()
+        )
+        if task is None or task.status != Task.SCHEDULED or task.due is None:
+            return TimedOut(timed_out=False)
+        now = timezone.now()
+        if task.due > now:
+            return TimedOut(timed_out=False, due=task.due)
+        task.status = Task.CANCELED
+        task.completed = now
+        task.comment = (
+            f"Not completed by its due date{refusals.on(task.due)}: "
+            f"escalated to {request.on_timeout}."
+        )
+        task.save(update_fields=["status", "completed", "comment", "modified"])
+    return TimedOut(timed_out=True)
+
+
 @db_activity(names.FINISH_WORKFLOW)
 def finish_workflow(ref: WorkflowRef) -> None:
     Workflow.objects.filter(pk=ref.pk, completed=None).update(completed=timezone.now())
@@ -279,6 +351,8 @@ ACTIVITIES = [
     run_machine_task,
     cancel_tasks,
     finish_workflow,
+    run_hook,
+    time_out_task,
 ]
 
 

@@ -205,6 +205,7 @@ def walker_config() -> WalkerConfig:
         heartbeat_timeout=conf.get("JOEFLOW_TEMPORAL_HEARTBEAT_TIMEOUT"),
         confirm_timeout=conf.get("JOEFLOW_TEMPORAL_CONFIRM_TIMEOUT"),
         local_activities=conf.get("JOEFLOW_TEMPORAL_LOCAL_ACTIVITIES"),
+        notify_email=bool(conf.get("JOEFLOW_TEMPORAL_NOTIFY_EMAIL")),
     )
 
 
@@ -296,8 +297,8 @@ async def replaceable(client: Client, handle, start_task_key: str, rpc_timeout) 
     return True
 
 
-def signal(workflow, name: str, arg=None) -> None:
-    """Send the signal ``name`` (``engine.names``) with ``arg`` to the instance's execution.
+def signal(workflow, name: str, *args) -> None:
+    """Send the signal ``name`` (``engine.names``) with ``args`` to the instance's execution.
 
     Send it inside the transaction that wrote what it announces: if Temporal refuses, the
     error rolls the transaction back; the walker confirms the commit before it acts.
@@ -306,11 +307,10 @@ def signal(workflow, name: str, arg=None) -> None:
         TemporalUnavailable: Temporal could not be reached within ``JOEFLOW_TEMPORAL_RPC_TIMEOUT``.
         InstanceNotRunning: the execution has ended (or never existed).
     """
-    args = [] if arg is None else [arg]
 
     async def send(client: Client, rpc_timeout):
         handle = client.get_workflow_handle(workflow.temporal_workflow_id)
-        await handle.signal(name, *args, rpc_timeout=rpc_timeout)
+        await handle.signal(name, args=list(args), rpc_timeout=rpc_timeout)
 
     _call(send)
 

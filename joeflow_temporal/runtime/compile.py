@@ -30,9 +30,33 @@ def compile_graph(cls) -> Graph:
             wait=getattr(obj, "duration", None) if kind == NodeKind.WAIT else None,
             join=tuple(sorted(getattr(obj, "parents", ()))) if kind == NodeKind.JOIN else (),
             local_activity=bool(getattr(obj, "local_activity", False)),
+            **human_work(obj) if kind == NodeKind.VIEW else {},
         )
     edges = tuple((node_name(start), node_name(end)) for start, end in cls.edges)
-    return Graph(label=cls._meta.label_lower, nodes=nodes, edges=edges)
+    hooks = tuple(hook for hook in HOOKS if overrides_hook(cls, hook))
+    return Graph(label=cls._meta.label_lower, nodes=nodes, edges=edges, hooks=hooks)
+
+
+HOOKS = ("on_task_created", "on_task_assigned", "on_task_reminder")
+"""The human-work hooks of ``Workflow``, which the walker runs as activities."""
+
+
+def human_work(view) -> dict:
+    """A human task's ``due``, ``remind_every``, ``on_timeout`` and ``candidate_groups``."""
+    return {
+        "due": getattr(view, "due", None),
+        "remind_every": getattr(view, "remind_every", None),
+        "on_timeout": getattr(view, "on_timeout", None),
+        "candidate_groups": tuple(getattr(view, "candidate_groups", None) or ()),
+    }
+
+
+def overrides_hook(cls, hook: str) -> bool:
+    """Whether ``cls`` has its own ``hook`` (not ``Workflow``'s default, which only sends
+    e-mail when ``JOEFLOW_TEMPORAL_NOTIFY_EMAIL``, a setting the walker config carries)."""
+    from joeflow_temporal.models import Workflow
+
+    return getattr(cls, hook, None) is not getattr(Workflow, hook)
 
 
 def node_name(node) -> str:

@@ -11,6 +11,7 @@ projects assign users), as in joeflow; the engine checks it and gives it the wal
 import uuid
 
 from django.db import transaction
+from django.utils import timezone
 
 from joeflow_temporal.engine.payloads import CreateTask
 from joeflow_temporal.exceptions import RETRIED
@@ -34,7 +35,9 @@ def new_task(workflow, request: CreateTask):
     node = dict(workflow.get_nodes()).get(request.name)
     Task = workflow.task_set.model
     if request.type == Task.HUMAN and hasattr(node, "create_task"):
-        return adopt(hook_row(node, workflow, request.parent_ids), workflow, request)
+        task = adopt(hook_row(node, workflow, request.parent_ids), workflow, request)
+        apply_human_work(task, node)
+        return task
     return Task.objects.create(
         _workflow_id=workflow.pk,
         key=request.key,
@@ -87,6 +90,30 @@ def adopt(task, workflow, request: CreateTask):
     else:
         task.save(update_fields=["key", "content_type"])
     return task
+
+
+def apply_human_work(task, node, since=None) -> None:
+    """Give a new human task its view's ``due`` (after ``since``, default its creation) and
+    ``candidate_groups``, unless its ``create_task`` hook set them.
+
+    Raises:
+        LookupError: a candidate group does not exist (the task then fails, visibly).
+    """
+    due = getattr(node, "due", None)
+    if due is not None and task.due is None:
+        task.due = (since or task.created) + due
+        task.save(update_fields=["due"])
+    names = list(getattr(node, "candidate_groups", None) or ())
+    if names and not task.candidate_groups.exists():
+        Group = task.candidate_groups.model
+        groups = list(Group.objects.filter(name__in=names))
+        missing = sorted(set(names) - {group.name for group in groups})
+        if missing:
+            raise LookupError(
+                f"{node.name}: no group {', '.join(map(repr, missing))} for its "
+                "candidate_groups; create it (Django admin, Groups), then rerun this task."
+            )
+        task.candidate_groups.set(groups)
 
 
 def human_task_or_failure(workflow, request: CreateTask):
@@ -143,6 +170,7 @@ def reopen_human_task(task) -> bool:
             node = existing_node(workflow, task.name)
             if hasattr(node, "create_task"):
                 move_onto(hook_row(node, workflow, parent_ids), task)
+                apply_human_work(task, node, since=timezone.now())
     except RETRIED:
         raise
     except Exception as error:
@@ -167,6 +195,8 @@ ENGINE_FIELDS = frozenset(
         "exception",
         "stacktrace",
         "next_tasks",
+        "comment",
+        "created_hook_done",
     }
 )
 """Task fields the engine owns: a hook's row never brings them onto a reopened task."""
