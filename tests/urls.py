@@ -16,5 +16,8 @@ urlpatterns = [
     path("custom-pages/", include(models.CustomPagesWorkflow.urls())),
     path("joeflow-hook/", include(models.JoeflowHookWorkflow.urls())),
     path("review/", include(models.ReviewWorkflow.urls())),
+    path("approval/", include(models.ApprovalWorkflow.urls())),
+    path("inbox-flow/", include(models.InboxWorkflow.urls())),
+    path("hooked/", include(models.HookedWorkflow.urls())),
     path("shop/orders/", include(shop.OrderWorkflow.urls())),
 ]

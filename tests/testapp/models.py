@@ -693,3 +693,88 @@ class DanglingWorkflow(Counter):
 
     class Meta:
         proxy = True
+
+
+# Human work (DESIGN "Human work")
+
+HOOK_CALLS: list[tuple[str, int, str]] = []
+"""(hook, task id, assignees) of every call of HookedWorkflow's hooks, in the worker's order."""
+
+
+class Approval(Workflow):
+    approved = models.BooleanField(default=False)
+    note = models.TextField(blank=True)
+    hook_log = models.TextField(blank=True)
+    """Written by the hooks in their activity's transaction: one line per call."""
+
+
+class ApprovalWorkflow(Approval):
+    """Offered to the group ``reviewers``; escalates to ``escalate`` at its due date."""
+
+    start = tasks.Start()
+    review = tasks.UpdateView(
+        fields=["approved"],
+        candidate_groups=["reviewers"],
+        due=timedelta(seconds=float(os.environ.get("APPROVAL_DUE_SECONDS", "3"))),
+        on_timeout="escalate",
+    )
+    escalate = tasks.UpdateView(fields=["approved"], candidate_groups=["managers"])
+
+    def end(self):
+        pass
+
+    edges = [(start, review), (review, end), (escalate, end)]
+
+    class Meta:
+        proxy = True
+
+
+class InboxWorkflow(Approval):
+    """Human tasks with groups and a far due date, for the inbox, claiming and the API."""
+
+    start = tasks.Start()
+    review = tasks.UpdateView(
+        fields=["approved"], candidate_groups=["reviewers"], due=timedelta(days=2)
+    )
+    sign = tasks.UpdateView(fields=["note"])
+
+    def end(self):
+        pass
+
+    edges = [(start, review), (review, sign), (sign, end)]
+
+    class Meta:
+        proxy = True
+
+
+class HookedWorkflow(Approval):
+    """Every hook, reminders each second, no timeout."""
+
+    start = tasks.Start()
+    review = tasks.UpdateView(fields=["approved"], remind_every=timedelta(seconds=1))
+
+    def on_task_created(self, task):
+        self.log_hook("on_task_created", task)
+
+    def on_task_assigned(self, task):
+        self.log_hook("on_task_assigned", task)
+
+    def on_task_reminder(self, task):
+        self.log_hook("on_task_reminder", task)
+
+    def log_hook(self, hook, task):
+        assignees = ",".join(sorted(u.get_username() for u in task.assignees.all()))
+        HOOK_CALLS.append((hook, task.pk, assignees))
+        type(self).objects.filter(pk=self.pk).update(
+            hook_log=models.functions.Concat(
+                "hook_log", models.Value(f"{hook} {task.pk} {assignees}\n")
+            )
+        )
+
+    def end(self):
+        pass
+
+    edges = [(start, review), (review, end)]
+
+    class Meta:
+        proxy = True
