@@ -112,8 +112,9 @@ class Workflow(models.Model, metaclass=WorkflowBase):
         """Yield ``(name, node)`` for every task of the class, as joeflow's ``get_nodes``.
 
         The nodes are the task objects (views, ``Start``, ``Join``, ``Wait``) of the class and
-        its bases, and the methods (or other callables) its ``edges`` name (an edge end that
-        is no task, without a name, is left out: system check E001 reports it).
+        its bases, and the methods (or other callables) its ``edges`` or a human task's
+        ``on_timeout`` name (an edge end that is no task, without a name, is left out: system
+        check E001 reports it).
         """
         nodes = {}
         for klass in reversed(cls.__mro__):
@@ -124,6 +125,14 @@ class Workflow(models.Model, metaclass=WorkflowBase):
             name = getattr(end, "name", None) or getattr(end, "__name__", None)
             if isinstance(name, str):
                 nodes.setdefault(name, end)
+        for node in list(nodes.values()):
+            target = getattr(node, "on_timeout", None)
+            if (
+                isinstance(target, str)
+                and target not in nodes
+                and callable(getattr(cls, target, None))
+            ):
+                nodes[target] = getattr(cls, target)  # a method only a timeout leads to
         yield from nodes.items()
 
     @classmethod

@@ -19,5 +19,8 @@ urlpatterns = [
     path("approval/", include(models.ApprovalWorkflow.urls())),
     path("inbox-flow/", include(models.InboxWorkflow.urls())),
     path("hooked/", include(models.HookedWorkflow.urls())),
+    path("reminded/", include(models.RemindedWorkflow.urls())),
+    path("due-from-hook/", include(models.DueFromHookWorkflow.urls())),
+    path("deadline-loop/", include(models.DeadlineLoopWorkflow.urls())),
     path("shop/orders/", include(shop.OrderWorkflow.urls())),
 ]

@@ -278,8 +278,9 @@ def run_hook(request: RunHook) -> bool:
 
     Only for a task that is still scheduled. ``on_task_created`` runs exactly once per row:
     its database writes commit with the row's ``created_hook_done``, which a retry finds.
-    ``on_task_assigned`` waits (retried) until the row shows the assignees the signal named,
-    so it never runs for a claim whose transaction has not committed, or rolled back.
+    ``on_task_assigned`` runs once the row shows the assignees the signal named (the signal is
+    sent before the claim's commit); if it does not within ``ASSIGNMENT_WAIT`` seconds, the
+    claim rolled back or was overtaken by another, whose own signal follows: nothing runs.
     """
     if request.hook not in HOOKS:
         raise ApplicationError(
@@ -288,6 +289,13 @@ def run_hook(request: RunHook) -> bool:
             non_retryable=True,
         )
     workflow = load_workflow(request.task.workflow)
+    if request.assignee_ids is not None and not assignment_visible(request):
+        logger.info(
+            "Task %s: assignment %s not committed; no hook",
+            request.task.task_id,
+            request.assignee_ids,
+        )
+        return False
     with transaction.atomic():
         task = (
             Task.objects.select_for_update()
@@ -301,16 +309,27 @@ def run_hook(request: RunHook) -> bool:
                 return False
             task.created_hook_done = True
             task.save(update_fields=["created_hook_done", "modified"])
-        if request.assignee_ids is not None:
-            assignees = sorted(task.assignees.values_list("pk", flat=True))
-            if assignees != sorted(request.assignee_ids):
-                raise ApplicationError(
-                    f"Task {task.pk} has the assignees {assignees}, "
-                    f"not (yet) {request.assignee_ids}.",
-                    type="NotCommittedYet",
-                )
         task.workflow = workflow
         getattr(workflow, request.hook)(task)
+    return True
+
+
+ASSIGNMENT_WAIT = 10.0
+"""Seconds ``on_task_assigned`` looks for the commit of the claim or assign that signalled."""
+
+
+def assignment_visible(request: RunHook) -> bool:
+    """Whether the task's assignees are (or within ``ASSIGNMENT_WAIT`` become) the signal's."""
+    wanted = sorted(request.assignee_ids or ())
+    assignees = Task.assignees.through.objects.filter(task_id=request.task.task_id)
+    deadline = time.monotonic() + ASSIGNMENT_WAIT
+    pause = CONFIRM_FIRST_PAUSE
+    while sorted(assignees.values_list("user_id", flat=True)) != wanted:
+        if time.monotonic() >= deadline:
+            return False
+        activity.heartbeat()
+        time.sleep(pause)
+        pause = min(2 * pause, CONFIRM_MAX_PAUSE)
     return True
 
 

@@ -62,3 +62,25 @@ def test_signal_sent_while_draining_is_carried_over(worker):
         engine_client.run(handle(workflow).describe()).status == WorkflowExecutionStatus.COMPLETED
     )
     assert workflow.task_set.get(name="join").status == Task.SUCCEEDED
+
+
+def test_due_timer_and_reminders_are_carried_across_runs(worker):
+    models.HOOK_CALLS.clear()
+    workflow = models.DeadlineLoopWorkflow.start(target=100_000)
+    approve = wait_until(lambda: workflow.task_set.filter(name="approve").first())
+
+    wait_until(lambda: workflow.get_engine_state()["run"] >= 2, timeout=60)
+    state = workflow.get_engine_state()
+    carried = state["tasks"][approve.key]
+    assert carried["due_at"] and carried["remind_at"], "both timers are in the new run's state"
+    approve.refresh_from_db()
+    assert approve.status == Task.SCHEDULED, "the loop must reach run 2 before the due date"
+
+    late = wait_until(lambda: workflow.task_set.filter(name="late").first(), timeout=60)
+    approve.refresh_from_db()
+    assert approve.status == Task.CANCELED and parents(late) == ["approve"]
+    assert workflow.get_engine_state()["run"] >= 2
+    assert abs((approve.completed - approve.due).total_seconds()) < 3, "fired on time"
+    reminders = [c for c in models.HOOK_CALLS if c[:2] == ("on_task_reminder", approve.pk)]
+    assert len(reminders) == 2, "at 3 s and 6 s, whatever the runs in between"
+    workflow.cancel()

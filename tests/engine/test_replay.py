@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.test import override_settings
 from temporalio.client import WorkflowHistory
@@ -118,6 +119,25 @@ def loop_across_runs():
     return workflow
 
 
+def human_work_timeout():
+    """A due date that escalates (patch ``human-work-timers-and-hooks``)."""
+    for name in ("reviewers", "managers"):
+        Group.objects.get_or_create(name=name)
+    workflow = models.ApprovalWorkflow.start()
+    scheduled(workflow, "escalate").complete()
+    return workflow
+
+
+def human_work_hooks():
+    """Created, reminder and assigned hooks, then a completion that stops the reminders."""
+    workflow = models.HookedWorkflow.start()
+    review = scheduled(workflow, "review")
+    wait_until(lambda: "reminder" in models.HookedWorkflow.objects.get(pk=workflow.pk).hook_log)
+    review.claim(get_user_model().objects.get_or_create(username="replay")[0])
+    review.complete()
+    return workflow
+
+
 @override_settings(JOEFLOW_TEMPORAL_LOCAL_ACTIVITIES=True)
 def local_activities():
     workflow = models.LoopWorkflow.start(target=3)
@@ -136,6 +156,8 @@ SCENARIOS = [
     cancel,
     override,
     local_activities,
+    human_work_timeout,
+    human_work_hooks,
 ]
 
 

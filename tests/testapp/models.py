@@ -778,3 +778,71 @@ class HookedWorkflow(Approval):
 
     class Meta:
         proxy = True
+
+
+class RemindedWorkflow(HookedWorkflow):
+    """A reminder every four seconds: long enough to kill a worker while its timer is pending."""
+
+    review = tasks.UpdateView(fields=["approved"], remind_every=timedelta(seconds=4))
+
+    edges = [(HookedWorkflow.start, review), (review, HookedWorkflow.end)]
+
+    class Meta:
+        proxy = True
+
+
+class DueFromHookView(tasks.UpdateView):
+    """Sets ``due`` in ``create_task``, without ``due=`` on the view: the row is the truth."""
+
+    def create_task(self, workflow, prev_task):
+        task = super().create_task(workflow, prev_task)
+        task.due = task.created + timedelta(seconds=1)
+        task.priority = 5
+        task.save(update_fields=["due", "priority"])
+        return task
+
+
+class DueFromHookWorkflow(Approval):
+    start = tasks.Start()
+    review = DueFromHookView(fields=["approved"], on_timeout="escalate")
+
+    def escalate(self):
+        pass
+
+    edges = [(start, review)]
+
+    class Meta:
+        proxy = True
+
+
+class DeadlineLoopWorkflow(LoopWorkflow):
+    """The loop (continue-as-new) beside a human task whose due timer and reminders must
+    outlive the runs."""
+
+    approve = tasks.UpdateView(
+        fields=["flag"],
+        due=timedelta(seconds=8),
+        remind_every=timedelta(seconds=3),
+        on_timeout="late",
+    )
+
+    def split(self):
+        pass
+
+    def late(self):
+        pass
+
+    def on_task_reminder(self, task):
+        HOOK_CALLS.append(("on_task_reminder", task.pk, ""))
+
+    edges = [
+        (LoopWorkflow.start, split),
+        (split, LoopWorkflow.increment),
+        (split, approve),
+        (LoopWorkflow.increment, LoopWorkflow.again),
+        (LoopWorkflow.again, LoopWorkflow.increment),
+        (LoopWorkflow.again, LoopWorkflow.done),
+    ]
+
+    class Meta:
+        proxy = True
