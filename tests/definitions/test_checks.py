@@ -1,5 +1,7 @@
 """System checks report misconfigured workflows with stable ids and a hint."""
 
+from datetime import timedelta
+
 import pytest
 from django.core import checks
 from django.core.management import call_command
@@ -151,3 +153,64 @@ def test_a_typo_in_edges_is_an_error_not_a_crash_of_the_checks():
 
     assert ids(joeflow_checks.check_edges(Broken)) == ["joeflow_temporal.E001"]
     assert joeflow_checks.check_task_urls(Broken) == []
+
+
+@isolate_apps("tests.testapp")
+def test_human_work_options_are_checked():
+    class Broken(Workflow):
+        form = tasks.StartView(fields=[], due=timedelta(days=1), candidate_groups=["x"])
+        review = tasks.UpdateView(
+            fields=[],
+            due=timedelta(0),
+            remind_every=3600,
+            on_timeout="ghost",
+            candidate_groups="reviewers",
+        )
+        again = tasks.UpdateView(fields=[], on_timeout="form")
+        itself = tasks.UpdateView(fields=[], on_timeout="itself", candidate_groups=["", 1])
+
+        def end(self):
+            pass
+
+        edges = [(form, review), (review, end), (again, end), (itself, end)]
+
+        class Meta:
+            app_label = "testapp"
+
+    errors = joeflow_checks.check_human_work(Broken)
+
+    assert sorted(ids(errors)) == sorted(
+        ["joeflow_temporal.E018"]
+        + ["joeflow_temporal.E015"] * 2
+        + ["joeflow_temporal.E016"] * 3
+        + ["joeflow_temporal.E017"] * 2
+    )
+    messages = " ".join(error.msg for error in errors)
+    assert "due=datetime.timedelta(0)" in messages and "remind_every=3600" in messages
+    assert "'ghost', which names no task" in messages
+    assert "'form', which names a start task" in messages
+    assert "'itself', which names the task itself" in messages
+    assert "candidate_groups='reviewers'" in messages
+    assert all(error.hint for error in errors)
+    assert "joeflow_temporal.E018" in ids(joeflow_checks.check_workflow(Broken))
+
+
+@isolate_apps("tests.testapp")
+def test_on_timeout_may_name_a_method_outside_edges():
+    class Escalating(Workflow):
+        start = tasks.Start()
+        review = tasks.UpdateView(fields=[], due=timedelta(hours=1), on_timeout="escalate")
+
+        def escalate(self):
+            pass
+
+        edges = [(start, review)]
+
+        class Meta:
+            app_label = "testapp"
+
+    assert joeflow_checks.check_workflow(Escalating) == []
+    graph = Escalating.get_graph_spec()
+    assert graph.nodes["escalate"].type == "machine"
+    assert graph.nodes["review"].on_timeout == "escalate"
+    assert graph.nodes["review"].due == timedelta(hours=1)
