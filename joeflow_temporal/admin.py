@@ -102,7 +102,7 @@ def confirm_then(modeladmin, request, queryset, action: str, past: str, prompt: 
         "prompt": prompt,
         "rows": [
             (task, f"{task.content_type.name} #{task._workflow_id}")
-            for task in queryset.select_related("content_type")
+            for task in queryset.select_related("content_type").order_by("pk")
         ],
         "form": form,
         "opts": opts,
