@@ -89,9 +89,9 @@ def test_claim_work_and_unclaim_from_the_inbox(worker, people):
     assert f'action="{unclaim_url(review)}"' in mine.content.decode()
     assert [count for _, count in mine.context["sections"]] == [1, 0, 0]
 
-    response = rita.post(unclaim_url(review), follow=True)
+    response = rita.post(unclaim_url(review), {"next": "https://evil.example/"}, follow=True)
 
-    assert response.redirect_chain == [(INBOX, 302)]
+    assert response.redirect_chain == [(INBOX, 302)], "only a next URL on this site"
     assert messages_of(response) == [f"Task review #{review.pk} is back with its candidates."]
     assert not review.assignees.exists()
 
