@@ -155,7 +155,7 @@ def test_workflow_admin_override_on_save(worker, superuser_client):
         "shipping_address": "Metropolis",
         "tracking_code": "T-1",
         "next_tasks": ["end"],
-        "comment": "Shipped by hand.",
+        "override_comment": "Shipped by hand.",
         "task_set-TOTAL_FORMS": "0",
         "task_set-INITIAL_FORMS": "0",
     }
