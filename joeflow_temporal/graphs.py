@@ -97,7 +97,7 @@ def node_label(name: str, notes: list[str]) -> str:
     starting with ``!`` stands out (red, bold)."""
     if not notes:
         return name
-    lines = [escape(name)]
+    lines: list[str] = [escape(name)]
     for note in notes:
         if note.startswith("!"):
             text = f'<FONT COLOR="{OVERDUE_COLOR}"><B>{escape(note[1:])}</B></FONT>'
