@@ -11,6 +11,7 @@ urlpatterns = [
     # Every user signs in here (the admin's login page takes staff only).
     path("accounts/login/", LoginView.as_view(template_name="demo/login.html"), name="login"),
     path("api/", include("joeflow_temporal.api.urls")),
+    path("tasks/", include("joeflow_temporal.urls")),
     path("welcome/", include(demo.WelcomeWorkflow.urls())),
     path("shipping/", include(demo.ShippingWorkflow.urls())),
     path("patrol/", include(demo.PatrolWorkflow.urls())),
