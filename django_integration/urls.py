@@ -15,4 +15,5 @@ urlpatterns = [
     path("welcome/", include(demo.WelcomeWorkflow.urls())),
     path("shipping/", include(demo.ShippingWorkflow.urls())),
     path("patrol/", include(demo.PatrolWorkflow.urls())),
+    path("expenses/", include(demo.ExpenseWorkflow.urls())),
 ]
