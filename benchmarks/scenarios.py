@@ -599,10 +599,6 @@ def inbox_candidate(bench: Bench) -> Row:
     return row
 
 
-OVERVIEW_NODES = ["start", "review", "decide", "end"]
-"""The tasks of a finished ``ReviewWorkflow`` instance, in order."""
-
-
 def overview_100k(bench: Bench) -> Row:
     """``GET /tasks/overview/benchapp.reviewworkflow/`` as staff with ``overview_tasks`` Task rows
     over ``overview_instances`` instances of the class (inserted in bulk, created over the last
@@ -635,15 +631,14 @@ def insert_overview_rows(n: int, instances: int) -> tuple[int, int]:
     many instances are still running and how many rows were inserted.
 
     Every fifth instance waits at its review (a third of those overdue), every twentieth failed
-    at ``decide``; the others took their whole path, then up to two more reviews (the rows
-    left to reach ``n``: an instance that looped, or escalated)."""
+    at ``decide``; the others took their whole path, and the rows left to reach ``n`` are more
+    reviews and escalations of those (instances that looped, or escalated)."""
     content_type = ContentType.objects.get_for_model(
         models.ReviewWorkflow, for_concrete_model=False
     )
     now = timezone.now()
-    rows, running = [], 0
+    rows, running, finished = [], 0, []
     pks = insert_instances(instances, completed=now)
-    extra = max(0, n - instances * len(OVERVIEW_NODES))
     for i, pk in enumerate(pks):
         created = now - timedelta(seconds=(i * 7919) % (30 * 86400))
 
@@ -674,9 +669,10 @@ def insert_overview_rows(n: int, instances: int) -> tuple[int, int]:
             continue
         rows.append(task("decide", Task.SUCCEEDED, timedelta(seconds=1)))
         rows.append(task("end", Task.SUCCEEDED, timedelta(0)))
-        for j in range(min(2, extra)):
-            extra -= 1
-            rows.append(task("escalate" if j else "review", Task.SUCCEEDED, review_took * 2))
+        finished.append((task, review_took))
+    for k in range(n - len(rows)):  # the rest: reviews again, and escalations
+        task, review_took = finished[k % len(finished)]
+        rows.append(task("escalate" if k % 2 else "review", Task.SUCCEEDED, review_took * 2))
     field = Task._meta.get_field("created")
     field.auto_now_add = False  # keep the spread of creation times
     try:
