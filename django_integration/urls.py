@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.contrib.auth.views import LoginView
+from django.contrib.auth.views import LoginView, LogoutView
 from django.urls import include, path
 
 from django_integration.demo import models as demo
@@ -10,8 +10,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Every user signs in here (the admin's login page takes staff only).
     path("accounts/login/", LoginView.as_view(template_name="demo/login.html"), name="login"),
+    path("accounts/logout/", LogoutView.as_view(next_page="index"), name="logout"),
+    path("tasks/", include("joeflow_temporal.urls")),  # the inbox, the overview pages
     path("api/", include("joeflow_temporal.api.urls")),
-    path("tasks/", include("joeflow_temporal.urls")),
     path("welcome/", include(demo.WelcomeWorkflow.urls())),
     path("shipping/", include(demo.ShippingWorkflow.urls())),
     path("patrol/", include(demo.PatrolWorkflow.urls())),

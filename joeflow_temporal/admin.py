@@ -2,10 +2,11 @@
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import actions
+from django.contrib.admin import actions, helpers
 from django.contrib.admin.utils import unquote
 from django.db import router, transaction
 from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 
@@ -43,12 +44,13 @@ def page_url(obj) -> str | None:
         return None
 
 
-def act_on_tasks(modeladmin, request, queryset, action: str, past: str) -> None:
-    """Apply ``Task.<action>`` to each task through Temporal and say what was skipped and why."""
+def act_on_tasks(modeladmin, request, queryset, action: str, past: str, comment: str = "") -> None:
+    """Apply ``Task.<action>`` (with ``comment``) to each task through Temporal and say what was
+    skipped and why."""
     done, skipped, failed = 0, [], []
     for task in queryset:
         try:
-            getattr(task, action)(user=request.user)
+            getattr(task, action)(user=request.user, comment=comment)
         except (TaskNotScheduled, InstanceNotRunning) as error:
             skipped.append(f"{task.name} #{task.pk} ({error})")
         except TemporalUnavailable as error:
@@ -73,29 +75,84 @@ def act_on_tasks(modeladmin, request, queryset, action: str, past: str) -> None:
         )
 
 
+class CommentForm(forms.Form):
+    comment = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+        help_text="Why: kept on the tasks and shown in the instance's Temporal history.",
+    )
+
+
+ACTION_CONFIRMATION_TEMPLATE = "admin/joeflow_temporal/task/action_confirmation.html"
+
+
+def confirm_then(modeladmin, request, queryset, action: str, past: str, prompt: str):
+    """Django's delete confirmation, for ``rerun`` and ``cancel``: the first post (from the
+    change list) answers a page listing the tasks with a ``comment`` box; the second (``post``
+    set) runs the action with that comment, and the change list shows what it did."""
+    form = CommentForm(request.POST if request.POST.get("post") else None)
+    if form.is_valid():
+        act_on_tasks(modeladmin, request, queryset, action, past, form.cleaned_data["comment"])
+        return None
+    opts = modeladmin.model._meta
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": prompt,
+        "action": action,
+        "prompt": prompt,
+        "rows": [
+            (task, f"{task.content_type.name} #{task._workflow_id}")
+            for task in queryset.select_related("content_type").order_by("pk")
+        ],
+        "form": form,
+        "opts": opts,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "media": modeladmin.media,
+    }
+    request.current_app = modeladmin.admin_site.name
+    return TemplateResponse(request, ACTION_CONFIRMATION_TEMPLATE, context)
+
+
 @admin.action(permissions=["rerun"], description="Rerun selected failed tasks")
 def rerun(modeladmin, request, queryset):
     """Run each selected failed task again, through Temporal (joeflow's admin action): a
     machine task's method, a human task's ``create_task`` hook (``Task.rerun``).
 
-    Needs ``modeladmin.has_rerun_permission(request)``; tasks that have not failed are skipped,
-    and a hook that raises again is reported with its exception.
+    First a page asks for a comment (why), then the tasks are rerun with it
+    (``confirm_then``). Needs ``modeladmin.has_rerun_permission(request)``; tasks that have
+    not failed are skipped, and a hook that raises again is reported with its exception.
     """
-    act_on_tasks(modeladmin, request, queryset, "rerun", "sent to run again")
+    return confirm_then(
+        modeladmin, request, queryset, "rerun", "sent to run again", "Rerun the selected tasks"
+    )
 
 
 @admin.action(permissions=["cancel"], description="Cancel selected open tasks")
 def cancel(modeladmin, request, queryset):
     """Cancel each selected scheduled or failed task, through Temporal (joeflow's admin action).
 
-    Needs ``modeladmin.has_cancel_permission(request)``; tasks that are not open are skipped.
+    First a page asks for a comment (why), then the tasks are canceled with it
+    (``confirm_then``). Needs ``modeladmin.has_cancel_permission(request)``; tasks that are
+    not open are skipped.
     """
-    act_on_tasks(modeladmin, request, queryset, "cancel", "canceled")
+    return confirm_then(
+        modeladmin, request, queryset, "cancel", "canceled", "Cancel the selected tasks"
+    )
 
 
 @admin.register(Task)
 class TaskAdmin(admin.ModelAdmin):
-    list_display = ["pk", "name", "instance", "type", "status", "created", "completed"]
+    list_display = [
+        "pk",
+        "name",
+        "instance",
+        "type",
+        "status",
+        "priority",
+        "due",
+        "created",
+        "completed",
+    ]
     list_filter = ["status", "type", WorkflowClassFilter, "name"]
     list_select_related = ["content_type"]
     search_fields = ["name", "exception"]
@@ -109,6 +166,10 @@ class TaskAdmin(admin.ModelAdmin):
         "parents",
         "children",
         "assignees",
+        "candidate_groups",
+        "due",
+        "priority",
+        "comment",
         "completed_by_user",
         "created",
         "modified",
@@ -116,8 +177,8 @@ class TaskAdmin(admin.ModelAdmin):
         "exception",
         "traceback",
     )
-    readonly_fields = [f for f in fields if f != "assignees"]
-    filter_horizontal = ["assignees"]
+    readonly_fields = [f for f in fields if f not in ("assignees", "candidate_groups")]
+    filter_horizontal = ["assignees", "candidate_groups"]
 
     def has_add_permission(self, request):
         return False  # the engine creates tasks
@@ -129,8 +190,8 @@ class TaskAdmin(admin.ModelAdmin):
         return page_url(task)
 
     def save_model(self, request, obj, form, change):
-        """Only the assignees are edited here (saved with the form's relations): the row keeps
-        what the engine wrote meanwhile."""
+        """Only the assignees and candidate groups are edited here (saved with the form's
+        relations): the row keeps what the engine wrote meanwhile."""
         obj.save(update_fields=["modified"])
 
     @admin.display(description="workflow")
@@ -183,7 +244,19 @@ class TaskInlineAdmin(admin.TabularInline):
 
     model = Task
     fk_name = "_workflow"
-    fields = ("link", "name", "type", "status", "created", "completed", "completed_by_user")
+    fields = (
+        "link",
+        "name",
+        "type",
+        "status",
+        "due",
+        "priority",
+        "candidate_groups",
+        "comment",
+        "created",
+        "completed",
+        "completed_by_user",
+    )
     readonly_fields = fields
     ordering = ["pk"]
     extra = 0
@@ -192,6 +265,9 @@ class TaskInlineAdmin(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("candidate_groups")
 
     def view_on_site(self, task):
         return page_url(task)

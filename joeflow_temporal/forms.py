@@ -29,6 +29,13 @@ class OverrideForm(forms.ModelForm):
         label="End the instance",
         help_text="Cancel the open tasks and start nothing: the instance ends.",
     )
+    override_comment = forms.CharField(
+        required=False,
+        label="Comment",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Why you override: kept on the canceled tasks and shown in the instance's "
+        "Temporal history.",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -36,7 +43,8 @@ class OverrideForm(forms.ModelForm):
             (name, name) for name in overrides.override_choices(self.instance.get_graph_spec())
         ]
         if self.instance.completed:
-            self.fields["next_tasks"].disabled = self.fields["end_instance"].disabled = True
+            for name in ("next_tasks", "end_instance", "override_comment"):
+                self.fields[name].disabled = True
             self.fields["next_tasks"].help_text = refusals.instance_ended(
                 self.instance, "override"
             ).message
@@ -65,7 +73,9 @@ class OverrideForm(forms.ModelForm):
 
     def start_next_tasks(self, user=None):
         """Cancel the instance's open tasks, record an ``override`` task by ``user`` and start
-        ``get_next_task_nodes()`` after it (none: the instance ends), as joeflow's form does.
+        ``get_next_task_nodes()`` after it (none: the instance ends), as joeflow's form does;
+        the ``override_comment`` field ("Comment") says why. (Not ``comment``: the models of
+        many projects have a field of that name, which the form edits.)
 
         Goes through ``Workflow.override``: the rows and the signal to the execution are
         written in one transaction. Returns the ``override`` Task.
@@ -78,7 +88,8 @@ class OverrideForm(forms.ModelForm):
         from joeflow_temporal.runtime.compile import node_name
 
         next_tasks = [node_name(node) for node in self.get_next_task_nodes()]
-        return self.instance.override(next_tasks, user=user)
+        comment = self.cleaned_data.get("override_comment", "")
+        return self.instance.override(next_tasks, user=user, comment=comment)
 
 
 class StartForm(forms.ModelForm):

@@ -24,7 +24,7 @@ from joeflow_temporal.engine.payloads import TaskAssigned
 from joeflow_temporal.engine.spec import NodeKind, TaskStatus, TaskType
 from joeflow_temporal.exceptions import TaskNotScheduled
 from joeflow_temporal.runtime import client
-from joeflow_temporal.runtime.compile import compile_graph, node_name, overrides_hook
+from joeflow_temporal.runtime.compile import compile_graph, default_hook, node_name, overrides_hook
 from joeflow_temporal.runtime.rows import new_key, reopen_human_task
 
 __all__ = ["Task", "Workflow", "get_workflow", "get_workflows"]
@@ -314,17 +314,20 @@ class Workflow(models.Model, metaclass=WorkflowBase):
 
     # Hooks of human work (DESIGN "Human work"): the engine runs each as an activity.
 
+    @default_hook
     def on_task_created(self, task: "Task") -> None:
         """Called once per human task row, after it is created and committed (exactly once:
         its database writes commit with a mark a retry finds). The default e-mails the task's
         assignees, else its candidates, a link to it when ``JOEFLOW_TEMPORAL_NOTIFY_EMAIL``."""
         notify.email_task(task, "created")
 
+    @default_hook
     def on_task_assigned(self, task: "Task") -> None:
         """Called after ``claim`` or ``assign`` gave a human task its assignees (retried, so at
         least once). The default e-mails the assignees when ``JOEFLOW_TEMPORAL_NOTIFY_EMAIL``."""
         notify.email_task(task, "assigned")
 
+    @default_hook
     def on_task_reminder(self, task: "Task") -> None:
         """Called every ``remind_every`` while a human task is open, before and after its due
         date (a Temporal timer each time). The default e-mails as ``on_task_created``."""

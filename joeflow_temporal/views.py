@@ -25,6 +25,7 @@ from django.forms import modelform_factory
 from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.views import generic
 
 from joeflow_temporal import refusals
@@ -213,8 +214,10 @@ class TaskViewMixin(WorkflowTemplateNameViewMixin, RevisionMixin):
         return self.task.workflow
 
     def get_context_data(self, **kwargs):
-        """The generic view's context, plus ``task`` (the Task row), as joeflow's."""
-        return super().get_context_data(task=self.task, **kwargs)
+        """The generic view's context, plus ``task`` (the Task row), as joeflow's, and
+        ``overdue`` (whether it is past its due date)."""
+        overdue = self.task.due is not None and self.task.due < timezone.now()
+        return super().get_context_data(task=self.task, overdue=overdue, **kwargs)
 
     def completed_by(self):
         """The user to record on the task: the request's, or None for an anonymous one."""

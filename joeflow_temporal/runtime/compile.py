@@ -51,12 +51,18 @@ def human_work(view) -> dict:
     }
 
 
-def overrides_hook(cls, hook: str) -> bool:
-    """Whether ``cls`` has its own ``hook`` (not ``Workflow``'s default, which only sends
-    e-mail when ``JOEFLOW_TEMPORAL_NOTIFY_EMAIL``, a setting the walker config carries)."""
-    from joeflow_temporal.models import Workflow
+def default_hook(method):
+    """Mark ``Workflow``'s own hook methods, which a class does not override."""
+    method.default_hook = True
+    return method
 
-    return getattr(cls, hook, None) is not getattr(Workflow, hook)
+
+def overrides_hook(cls, hook: str) -> bool:
+    """Whether ``cls`` has its own ``hook``, not ``Workflow``'s default (marked
+    ``default_hook``, which only sends e-mail when ``JOEFLOW_TEMPORAL_NOTIFY_EMAIL``: a
+    setting the walker config carries)."""
+    method = getattr(cls, hook, None)
+    return method is not None and not getattr(method, "default_hook", False)
 
 
 def node_name(node) -> str:

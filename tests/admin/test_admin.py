@@ -4,7 +4,7 @@ import re
 
 import pytest
 from django.contrib import admin
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.urls import reverse
 
@@ -69,8 +69,20 @@ def test_rerun_action_reruns_failed_tasks_and_says_what_it_skipped(worker, super
     start = workflow.task_set.get(name="start")
     models.FailingWorkflow.objects.filter(pk=workflow.pk).update(fail=False)
 
+    selected = {"action": "rerun", "_selected_action": [task.pk, start.pk]}
+
+    confirmation = superuser_client.post(CHANGELIST, selected)
+
+    assert confirmation.status_code == 200, "first a page that asks why"
+    assert [t for t, _ in confirmation.context["rows"]] == [start, task]
+    html = confirmation.content.decode()
+    assert '<textarea name="comment"' in html and 'name="post" value="yes"' in html
+    assert f"explode #{task.pk}</a> (failed)" in html and f"start #{start.pk}</a>" in html
+    task.refresh_from_db()
+    assert task.status == Task.FAILED, "nothing done yet"
+
     response = superuser_client.post(
-        CHANGELIST, {"action": "rerun", "_selected_action": [task.pk, start.pk]}, follow=True
+        CHANGELIST, {**selected, "post": "yes", "comment": "Input fixed."}, follow=True
     )
 
     messages = [str(m) for m in response.context["messages"]]
@@ -78,18 +90,24 @@ def test_rerun_action_reruns_failed_tasks_and_says_what_it_skipped(worker, super
     assert any(m.startswith("Skipped 1: start #") for m in messages)
     result(workflow)
     task.refresh_from_db()
-    assert task.status == Task.SUCCEEDED
+    assert (task.status, task.comment) == (Task.SUCCEEDED, "Input fixed.")
+    assert start.comment == "", "the skipped task keeps its own"
 
 
 def test_cancel_action(worker, superuser_client):
     workflow = models.FailingWorkflow.start(fail=True)
     task = failed_task(workflow)
 
-    superuser_client.post(CHANGELIST, {"action": "cancel", "_selected_action": [task.pk]})
+    selected = {"action": "cancel", "_selected_action": [task.pk]}
+    confirmation = superuser_client.post(CHANGELIST, selected)
+    assert b"Cancel the selected tasks" in confirmation.content
 
+    response = superuser_client.post(CHANGELIST, {**selected, "post": "yes", "comment": ""})
+
+    assert response.status_code == 302 and response.url == CHANGELIST
     result(workflow)
     task.refresh_from_db()
-    assert task.status == Task.CANCELED
+    assert (task.status, task.comment) == (Task.CANCELED, ""), "the comment is optional"
 
 
 def test_staff_without_permissions_gets_no_actions(worker, staff_client):
@@ -137,6 +155,7 @@ def test_workflow_admin_override_on_save(worker, superuser_client):
         "shipping_address": "Metropolis",
         "tracking_code": "T-1",
         "next_tasks": ["end"],
+        "override_comment": "Shipped by hand.",
         "task_set-TOTAL_FORMS": "0",
         "task_set-INITIAL_FORMS": "0",
     }
@@ -148,7 +167,8 @@ def test_workflow_admin_override_on_save(worker, superuser_client):
     workflow.refresh_from_db()
     assert workflow.shipping_address == "Metropolis"
     ship.refresh_from_db()
-    assert ship.status == Task.CANCELED
+    assert (ship.status, ship.comment) == (Task.CANCELED, "Shipped by hand.")
+    assert workflow.task_set.get(name="override").comment == "Shipped by hand."
     assert workflow.task_set.get(name="end").status == Task.SUCCEEDED
 
 
@@ -191,7 +211,7 @@ def test_admin_save_overrides_through_the_forms_hook(worker, superuser_client):
 
 def test_joeflows_admin_names(worker, rf, django_user_model):
     """Module-level actions ``rerun`` and ``cancel``, and ``TaskInlineAdmin``, as in joeflow."""
-    request = rf.post(CHANGELIST)
+    request = rf.post(CHANGELIST, {"post": "yes", "comment": "Not needed."})
     request.user = django_user_model.objects.create_superuser("root", "", "pw")
     request._messages = CookieStorage(request)
     task_admin = admin.site._registry[Task]
@@ -204,7 +224,7 @@ def test_joeflows_admin_names(worker, rf, django_user_model):
     assert {"rerun", "cancel"} <= set(task_admin.get_actions(request))
     result(workflow)
     failed.refresh_from_db()
-    assert failed.status == Task.CANCELED
+    assert (failed.status, failed.comment) == (Task.CANCELED, "Not needed.")
     assert [str(m) for m in request._messages] == ["1 task(s) canceled."]
 
     class NoteInline(admin.TabularInline):
@@ -350,3 +370,37 @@ def test_an_override_the_engine_refuses_says_why(worker, superuser_client):
 
 async def _handle(workflow_id):
     return (await engine_client.get_client()).get_workflow_handle(workflow_id)
+
+
+def test_task_pages_show_due_priority_comment_and_candidate_groups(worker, superuser_client):
+    """The engine's fields read-only; the candidate groups editable, as the assignees."""
+    reviewers = Group.objects.create(name="reviewers")
+    workflow = ShippingWorkflow.start_with("checkout", {"shipping_address": "Gotham"})
+    review = wait_until(lambda: workflow.task_set.scheduled().filter(name="ship").first())
+    Task.objects.filter(pk=review.pk).update(priority=4, comment="Urgent: the auditor asks.")
+    review.candidate_groups.add(reviewers)
+    change = reverse("admin:joeflow_temporal_task_change", args=[review.pk])
+
+    page = superuser_client.get(change)
+
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert 'name="candidate_groups"' in html and 'name="priority"' not in html
+    assert "Urgent: the auditor asks." in html
+    form = page.context["adminform"].form
+    assert set(form.fields) == {"assignees", "candidate_groups"}
+    listing = superuser_client.get(CHANGELIST).content.decode()
+    assert "column-priority" in listing and "column-due" in listing
+    instance = superuser_client.get(
+        reverse("admin:demo_shippingworkflow_change", args=[workflow.pk])
+    ).content.decode()
+    assert "Urgent: the auditor asks." in instance and "reviewers" in instance
+
+    managers = Group.objects.create(name="managers")
+    response = superuser_client.post(change, {"candidate_groups": [managers.pk]})
+
+    assert response.status_code == 302
+    assert list(review.candidate_groups.all()) == [managers]
+    review.refresh_from_db()
+    assert (review.priority, review.comment) == (4, "Urgent: the auditor asks.")
+    assert reviewers.joeflow_temporal_candidate_task_set.count() == 0

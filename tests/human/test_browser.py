@@ -5,13 +5,17 @@ Screenshots land in ``test-artifacts/`` for a human to look at.
 
 import json
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from django_integration.demo.models import ShippingWorkflow
 from joeflow_temporal.models import Task
-from tests.helpers import ROOT, wait_until
+from tests.helpers import ROOT, scheduled, wait_until
 from tests.testapp import models
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -107,12 +111,16 @@ def test_rerun_a_failed_task_from_the_admin(page, live_server):
     page.check(f"input[name=_selected_action][value='{task.pk}']")
     page.select_option("select[name=action]", "rerun")
     page.click("button[name=index]")
+    page.fill("textarea[name=comment]", "The input is fixed.")  # the confirmation page asks why
+    shot(page, "6-admin-rerun-confirm")
+    page.click("input[type=submit][value='Rerun the selected tasks']")
     page.wait_for_selector("text=1 task(s) sent to run again.")
     shot(page, "6-admin-rerun")
 
     wait_until(lambda: Task.objects.get(pk=task.pk).status == Task.SUCCEEDED)
     page.goto(f"{live_server.url}/admin/joeflow_temporal/task/{task.pk}/change/")
     assert page.locator(".field-status .readonly").inner_text() == "succeeded"
+    assert page.locator(".field-comment .readonly").inner_text() == "The input is fixed."
 
 
 def test_the_api_links_take_a_visitor_to_the_login_page_and_back(visitor, live_server):
@@ -158,3 +166,57 @@ def test_a_form_posted_after_the_task_was_completed_elsewhere_says_so(
     assert page.input_value("#id_tracking_code") == "LATE-1", "what the user typed stays"
     workflow.refresh_from_db()
     assert workflow.tracking_code == ""
+
+
+def test_claim_and_complete_a_task_from_the_inbox(visitor, live_server, worker, tmp_path):
+    """A reviewer signs in on the inbox, claims a task offered to her group, completes it."""
+    reviewers = Group.objects.create(name="reviewers")
+    rita = get_user_model().objects.create_user("rita", password="pw")
+    reviewers.user_set.add(rita)
+    urgent, soon, late = (models.InboxWorkflow.start() for _ in range(3))
+    review = scheduled(urgent, "review")
+    Task.objects.filter(pk=review.pk).update(priority=5, comment="The auditor is waiting.")
+    Task.objects.filter(pk=scheduled(late, "review").pk).update(
+        due=timezone.now() - timedelta(hours=3)
+    )
+    scheduled(soon, "review")
+
+    visitor.goto(f"{live_server.url}/tasks/")
+    visitor.wait_for_url(f"{live_server.url}/accounts/login/?next=/tasks/")
+    visitor.fill("#id_username", "rita")
+    visitor.fill("#id_password", "pw")
+    visitor.click("input[type=submit]")
+    visitor.wait_for_url(f"{live_server.url}/tasks/")
+    assert "Nothing is assigned to you" in visitor.locator(".empty").inner_text()
+
+    visitor.click("#tab-claimable")
+    rows = visitor.locator("#inbox-claimable tbody tr")
+    assert rows.count() == 3
+    assert rows.first.get_attribute("id") == f"task-{review.pk}", "highest priority first"
+    assert visitor.locator("#inbox-claimable .overdue").count() == 1
+    shot(visitor, "9-inbox-claimable")
+    visitor.click(f"#task-{review.pk} button.claim")
+    visitor.wait_for_selector(f"text=Task review #{review.pk} is yours now.")
+    assert list(review.assignees.all()) == [rita]
+    assert visitor.locator("#inbox-claimable tbody tr").count() == 2
+    screenshot = tmp_path / "inbox.png"
+    visitor.screenshot(path=str(screenshot), full_page=True)
+    shutil.copy(screenshot, "/tmp/inbox.png")
+
+    visitor.click("#tab-mine")
+    visitor.wait_for_selector(f"#inbox-mine #task-{review.pk}")
+    shot(visitor, "10-inbox-mine")
+
+    visitor.click(f"#task-{review.pk} a.open")
+    visitor.wait_for_url(f"{live_server.url}{review.get_absolute_url()}")
+    meta = visitor.locator(".task-meta").inner_text()
+    assert "reviewers" in meta and "The auditor is waiting." in meta
+    shot(visitor, "11-inbox-task")
+    visitor.check("#id_approved")
+    visitor.click("button[type=submit]")
+
+    wait_until(lambda: Task.objects.get(pk=review.pk).status == Task.SUCCEEDED)
+    assert Task.objects.get(pk=review.pk).completed_by_user == rita
+    assert models.InboxWorkflow.objects.get(pk=urgent.pk).approved
+    visitor.goto(f"{live_server.url}/tasks/")
+    assert visitor.locator(f"#task-{review.pk}").count() == 0, "done: out of the inbox"

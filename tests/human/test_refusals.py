@@ -293,7 +293,7 @@ def test_the_admins_actions_say_why_they_skipped_a_task(opened, client, django_u
 
     response = client.post(
         reverse("admin:joeflow_temporal_task_changelist"),
-        {"action": "rerun", "_selected_action": [edit.pk]},
+        {"action": "rerun", "_selected_action": [edit.pk], "post": "yes"},
         follow=True,
     )
 

@@ -276,15 +276,23 @@ def test_override_and_detail_views_are_chosen_by_the_class(worker, client, djang
     assert detail.status_code == 200 and b"Override" not in detail.content
     page = client.get(pages.get_override_url())
     assert page.status_code == 200
-    assert list(page.context["form"].fields) == ["count", "next_tasks", "end_instance"]
-    response = client.post(pages.get_override_url(), {"count": "4", "next_tasks": ["end"]})
+    assert list(page.context["form"].fields) == [
+        "count",
+        "next_tasks",
+        "end_instance",
+        "override_comment",
+    ]
+    response = client.post(
+        pages.get_override_url(),
+        {"count": "4", "next_tasks": ["end"], "override_comment": "Done by phone."},
+    )
 
     assert response.status_code == 302
     result(pages)
     pages.refresh_from_db()
     assert (pages.count, pages.choice) == (4, "overridden by ada"), "the view's own form"
     review.refresh_from_db()
-    assert review.status == Task.CANCELED
+    assert (review.status, review.comment) == (Task.CANCELED, "Done by phone.")
     assert parents(pages.task_set.get(name="end")) == ["override"]
 
 

@@ -148,13 +148,15 @@ def test_a_hook_that_fails_again_on_rerun_records_the_new_failure(
     ]
 
     client.force_login(make_user(django_user_model, "root", superuser=True))
-    again = client.post(CHANGELIST, {"action": "rerun", "_selected_action": [review.pk]})
+    again = client.post(
+        CHANGELIST, {"action": "rerun", "_selected_action": [review.pk], "post": "yes"}
+    )
     assert [str(m) for m in get_messages(again.wsgi_request)] == [
         f"Failed again 1: review #{review.pk} ({review.exception})"
     ]
 
     models.ReviewWorkflow.objects.filter(pk=workflow.pk).update(flag=False)
-    client.post(CHANGELIST, {"action": "rerun", "_selected_action": [review.pk]})
+    client.post(CHANGELIST, {"action": "rerun", "_selected_action": [review.pk], "post": "yes"})
 
     review.refresh_from_db()
     assert (review.status, list(review.assignees.all())) == (Task.SCHEDULED, [reviewer])

@@ -54,6 +54,12 @@ def test_every_form_refuses_a_post_without_the_csrf_token(worker, django_user_mo
     admin_shipping = reverse("admin:demo_shippingworkflow_change", args=[shipping.pk])
     forms = [  # (page to get the token from, where the form posts, form, what it changed)
         (
+            reverse("joeflow_temporal:inbox") + "?section=claimable",
+            reverse("joeflow_temporal:claim", args=[edit.pk]),
+            {},
+            lambda: list(Task.objects.get(pk=edit.pk).assignees.all()) == [root],
+        ),
+        (
             reverse("humanworkflow:start"),
             reverse("humanworkflow:start"),
             {"choice": "csrf"},
@@ -74,7 +80,7 @@ def test_every_form_refuses_a_post_without_the_csrf_token(worker, django_user_mo
         (
             admin_tasks,
             admin_tasks,
-            {"action": "cancel", "_selected_action": [explode.pk]},
+            {"action": "cancel", "_selected_action": [explode.pk], "post": "yes"},
             lambda: Task.objects.get(pk=explode.pk).status == Task.CANCELED,
         ),
         (
