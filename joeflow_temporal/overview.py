@@ -60,12 +60,9 @@ class NodeStats:
 
     def notes(self) -> list[str]:
         """The lines drawn under the node (``!``: red and bold, see ``graphs.node_label``)."""
-        notes = []
-        counts = [f"{self.open} open"] if self.open else []
+        notes = [f"{self.open} open"] if self.open else []
         if self.overdue:
-            counts.append(f"{self.overdue} overdue")
-        if counts:
-            notes.append(" · ".join(counts))
+            notes.append(f"!{self.overdue} overdue")
         if self.failed:
             notes.append(f"!{self.failed} failed")
         if self.median is not None:

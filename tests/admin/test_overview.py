@@ -88,7 +88,7 @@ def test_overview_draws_the_class_graph_with_the_figures(staff_client, approvals
     svg = page[page.index("<svg") : page.index("</svg>") + len("</svg>")]
     ET.fromstring(svg)
     texts = [t.text for t in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")]
-    assert "2 open · 1 overdue" in texts
+    assert "2 open" in texts and "1 overdue" in texts
     assert "median 20 s" in texts
     assert "1 failed" in texts
     assert "timeout" in texts, "the escalation edge"
