@@ -192,7 +192,12 @@ def run_scenarios(bench, args) -> dict:
 def timed(scenario, bench, suffix: str):
     began = time.monotonic()
     row = scenario(bench)
-    figure = f"{row.steps_per_s:.0f} steps/s" if row.steps_per_s else f"p50 {row.p50_ms:.0f} ms"
+    if row.steps_per_s:
+        figure = f"{row.steps_per_s:.0f} steps/s"
+    elif row.p50_ms is not None:
+        figure = f"p50 {row.p50_ms:.0f} ms"
+    else:
+        figure = f"{row.events_per_instance:.0f} events"
     print(
         f"  {scenario.__name__}{suffix}: {figure} ({time.monotonic() - began:.1f} s)",
         file=sys.stderr,

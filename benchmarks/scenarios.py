@@ -5,19 +5,25 @@ app does) and wait for every execution's result; latency is start → result of 
 """
 
 import asyncio
+import collections
 import http.client
+import itertools
 import json
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
 from django.test import Client as DjangoClient
 from django.test.utils import override_settings
+from django.utils import timezone
 from django.utils.crypto import get_random_string
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from benchmarks.benchapp import models
@@ -38,10 +44,22 @@ class Sizes:
     loop: int = 10_000
     inbox_tasks: int = 10_000
     inbox_requests: int = 50
+    overview_tasks: int = 100_000
+    overview_instances: int = 20_000
+    overview_requests: int = 20
 
 
 QUICK = Sizes(
-    chain=10, start_heavy=20, split=5, round_trips=5, loop=300, inbox_tasks=500, inbox_requests=10
+    chain=10,
+    start_heavy=20,
+    split=5,
+    round_trips=5,
+    loop=300,
+    inbox_tasks=500,
+    inbox_requests=10,
+    overview_tasks=5_000,
+    overview_instances=1_000,
+    overview_requests=5,
 )
 CHAIN_STEPS = 10
 SPLIT_STAGES = [8, 1]
@@ -243,17 +261,27 @@ THROUGHPUT = [
 
 
 class Api:
-    """JSON requests to the web server as a logged-in browser would make them (session, CSRF)."""
+    """JSON requests to the web server as a logged-in browser would make them (session, CSRF).
 
-    def __init__(self, port: int):
-        user, _ = get_user_model().objects.get_or_create(username="benchmark")
+    ``username`` and ``user_fields`` (e.g. ``is_staff=True``) choose the user signed in.
+    """
+
+    def __init__(self, port: int, username: str = "benchmark", **user_fields):
+        self.user, _ = get_user_model().objects.get_or_create(
+            username=username, defaults=user_fields
+        )
         browser = DjangoClient()
-        browser.force_login(user)
+        browser.force_login(self.user)
         self.port = port
         self.session = browser.session.session_key
         self.csrf = get_random_string(32)
 
     def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+        status, content = self.raw(method, path, body)
+        return status, json.loads(content or b"null")
+
+    def raw(self, method: str, path: str, body: dict | None = None) -> tuple[int, bytes]:
+        """The status and the body as bytes (an HTML page)."""
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         try:
             connection.request(
@@ -268,7 +296,7 @@ class Api:
                 },
             )
             response = connection.getresponse()
-            return response.status, json.loads(response.read() or b"null")
+            return response.status, response.read()
         finally:
             connection.close()
 
@@ -445,33 +473,273 @@ def insert_open_tasks(n: int) -> None:
     content_type = ContentType.objects.get_for_model(
         models.HumanLoopWorkflow, for_concrete_model=False
     )
-    table = connection.ops.quote_name(models.Counter._meta.db_table)
-    columns = ", ".join(map(connection.ops.quote_name, ["workflow_ptr_id", "count", "target"]))
     with transaction.atomic():
-        parents = Workflow.objects.bulk_create([Workflow() for _ in range(n)], batch_size=1000)
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                f"INSERT INTO {table} ({columns}) VALUES (%s, 0, 0)",
-                [(parent.pk,) for parent in parents],
-            )
         Task.objects.bulk_create(
             [
                 Task(
-                    _workflow_id=parent.pk,
+                    _workflow_id=pk,
                     content_type=content_type,
                     name="review",
                     key="inbox",
                     type=Task.HUMAN,
                 )
-                for parent in parents
+                for pk in insert_instances(n)
             ],
             batch_size=1000,
         )
+    analyze()
+
+
+def insert_instances(n: int, completed=None) -> list[int]:
+    """``n`` rows of the benchmark's model (``Counter``) in bulk; their pks."""
+    table = connection.ops.quote_name(models.Counter._meta.db_table)
+    columns = ", ".join(map(connection.ops.quote_name, ["workflow_ptr_id", "count", "target"]))
+    parents = Workflow.objects.bulk_create(
+        [Workflow(completed=completed) for _ in range(n)], batch_size=1000
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {table} ({columns}) VALUES (%s, 0, 0)",
+            [(parent.pk,) for parent in parents],
+        )
+    return [parent.pk for parent in parents]
+
+
+def analyze() -> None:
     if connection.vendor == "postgresql":
         # What autovacuum does within a minute of a bulk insert: the planner sees the rows.
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
 
 
-SINGLE = [human_round_trip, sync_cost, long_loop, inbox]
+def timed_requests(api: Api, path: str, requests: int) -> tuple[list[float], int, bytes]:
+    """GET ``path`` ``requests`` times; the durations, and the last status and body."""
+    durations = []
+    for _ in range(requests):
+        began = time.monotonic()
+        status, body = api.raw("GET", path)
+        durations.append(time.monotonic() - began)
+        if status != 200:
+            break
+    return durations, status, body
+
+
+CANDIDATE_PATH = "/api/tasks/?candidate=me&ordering=due"
+
+
+def inbox_candidate(bench: Bench) -> Row:
+    """``GET /api/tasks/?candidate=me&ordering=due`` as a member of one of two candidate groups,
+    with ``inbox_tasks`` open human tasks offered half to each group, a tenth of them claimed by
+    the user (plus whatever open tasks earlier scenarios left, which the answer counts too).
+
+    Fails unless the answer is 200 with exactly the tasks the user may claim
+    (``TaskQuerySet.claimable_by``), in due-date order: never a measured error.
+    """
+    n, requests = bench.sizes.inbox_tasks, bench.sizes.inbox_requests
+    row = Row("inbox_candidate", f"inbox GET /api/tasks/?candidate=me&ordering=due, {n:,} open")
+    api = Api(bench.web_port, "benchmark-reviewer")
+    mine, others = (Group.objects.get_or_create(name=name)[0] for name in ("mine", "others"))
+    api.user.groups.add(mine)
+    content_type = ContentType.objects.get_for_model(
+        models.HumanLoopWorkflow, for_concrete_model=False
+    )
+    now = timezone.now()
+    with transaction.atomic():
+        created = Task.objects.bulk_create(
+            [
+                Task(
+                    _workflow_id=pk,
+                    content_type=content_type,
+                    name="review",
+                    key="candidate",
+                    type=Task.HUMAN,
+                    due=now + timedelta(minutes=(i * 7919) % n),  # every due date, shuffled
+                )
+                for i, pk in enumerate(insert_instances(n))
+            ],
+            batch_size=1000,
+        )
+        Task.candidate_groups.through.objects.bulk_create(
+            [
+                Task.candidate_groups.through(task_id=task.pk, group_id=group.pk)
+                for task, group in zip(created, itertools.cycle([mine, others]), strict=False)
+            ],
+            batch_size=1000,
+        )
+        # Every tenth one the user claimed: theirs (assignee=me), no longer to claim.
+        Task.assignees.through.objects.bulk_create(
+            [Task.assignees.through(task_id=t.pk, user_id=api.user.pk) for t in created[::10]],
+            batch_size=1000,
+        )
+    analyze()
+    claimable = Task.objects.claimable_by(api.user)
+    expected = claimable.count()
+    with Measure(bench.children) as usage:
+        durations, status, content = timed_requests(api, CANDIDATE_PATH, requests)
+    body = json.loads(content or b"null")
+    if status != 200:
+        raise RuntimeError(f"{CANDIDATE_PATH} answered {status}: {str(body)[:300]}")
+    ids = [task["id"] for task in body["results"]]
+    dues = dict(Task.objects.filter(pk__in=ids).values_list("pk", "due"))
+    in_order = [dues[pk] for pk in ids if dues[pk] is not None]
+    if body["count"] != expected or claimable.filter(pk__in=ids).count() != len(ids):
+        raise RuntimeError(
+            f"{CANDIDATE_PATH}: {body['count']} tasks, not the {expected} the user may claim"
+        )
+    if in_order != sorted(in_order):
+        raise RuntimeError(f"{CANDIDATE_PATH}: the first page is not in due-date order")
+    row.p50_ms, row.p95_ms = latency_ms(durations)
+    row.details |= {
+        "open_tasks": n,
+        "claimable": expected,
+        "requests": requests,
+        "page_size": len(ids),
+        "web_rss_mib": usage.peak_rss[bench.web.name] / MIB,
+    }
+    return row
+
+
+def overview_100k(bench: Bench) -> Row:
+    """``GET /tasks/overview/benchapp.reviewworkflow/`` as staff with ``overview_tasks`` Task rows
+    over ``overview_instances`` instances of the class (inserted in bulk, created over the last
+    30 days): most instances finished, the others waiting at their review (some overdue), or
+    failed at ``decide``."""
+    n, instances = bench.sizes.overview_tasks, bench.sizes.overview_instances
+    requests = bench.sizes.overview_requests
+    row = Row("overview_100k", f"overview page, {n:,} tasks of {instances:,} instances")
+    inserted = insert_overview_rows(n, instances)
+    running = models.ReviewWorkflow.instances().filter(completed__isnull=True).count()
+    api = Api(bench.web_port, "benchmark-staff", is_staff=True)
+    path = f"/tasks/overview/{models.ReviewWorkflow._meta.label_lower}/"
+    with Measure(bench.children) as usage:
+        durations, status, content = timed_requests(api, path, requests)
+    page = content.decode(errors="replace")
+    if status != 200 or "<svg" not in page or f"<td>{running}</td>" not in page:
+        raise RuntimeError(f"{path} answered {status}: {page[:300]}")
+    row.p50_ms, row.p95_ms = latency_ms(durations)
+    row.details |= {
+        "tasks": inserted,
+        "instances": instances,
+        "running": running,
+        "requests": requests,
+        "web_rss_mib": usage.peak_rss[bench.web.name] / MIB,
+    }
+    return row
+
+
+def insert_overview_rows(n: int, instances: int) -> int:
+    """``n`` Task rows of ``ReviewWorkflow`` over ``instances`` instances (more if every
+    instance's own path needs more); returns how many.
+
+    Every fifth instance waits at its review (a third of those overdue), every twentieth failed
+    at ``decide``; the others took their whole path, and the rows left to reach ``n`` are more
+    reviews and escalations of those (instances that looped, or escalated)."""
+    content_type = ContentType.objects.get_for_model(
+        models.ReviewWorkflow, for_concrete_model=False
+    )
+    now = timezone.now()
+    rows, finished = [], []
+    pks = insert_instances(instances, completed=now)
+    for i, pk in enumerate(pks):
+        created = now - timedelta(seconds=(i * 7919) % (30 * 86400))
+
+        def task(name, status, took, due=None, pk=pk, created=created):
+            return Task(
+                _workflow_id=pk,
+                content_type=content_type,
+                name=name,
+                key=f"{name}:{len(rows)}",
+                type=Task.HUMAN if name in ("review", "escalate") else Task.MACHINE,
+                status=status,
+                created=created,
+                completed=None if took is None else created + took,
+                due=due,
+            )
+
+        review_took = timedelta(seconds=60 + (i * 104729) % 86400)
+        rows.append(task("start", Task.SUCCEEDED, timedelta(0)))
+        if i % 5 == 0:
+            due = created + timedelta(days=2) if i % 3 else now - timedelta(hours=1)
+            rows.append(task("review", Task.SCHEDULED, None, due=due))
+            continue
+        rows.append(task("review", Task.SUCCEEDED, review_took))
+        if i % 20 == 1:
+            rows.append(task("decide", Task.FAILED, None))
+            continue
+        rows.append(task("decide", Task.SUCCEEDED, timedelta(seconds=1)))
+        rows.append(task("end", Task.SUCCEEDED, timedelta(0)))
+        finished.append((task, review_took))
+    for k in range(n - len(rows)):  # the rest: reviews again, and escalations
+        task, review_took = finished[k % len(finished)]
+        rows.append(task("escalate" if k % 2 else "review", Task.SUCCEEDED, review_took * 2))
+    field = Task._meta.get_field("created")
+    field.auto_now_add = False  # keep the spread of creation times
+    try:
+        with transaction.atomic():
+            Task.objects.bulk_create(rows, batch_size=2000)
+            Workflow.objects.filter(
+                pk__in=Task.objects.filter(content_type=content_type)
+                .exclude(status=Task.SUCCEEDED)
+                .values("_workflow")
+            ).update(completed=None)
+    finally:
+        field.auto_now_add = True
+    analyze()
+    return len(rows)
+
+
+def human_timers_history(bench: Bench) -> Row:
+    """One instance whose human task has a due date (3 s), reminders (every 1 s) and an
+    escalation, run by the engine until the escalated task is completed, against one whose
+    task has none of them and is completed after the same wait: their history events."""
+    row = Row("human_timers_history", "human task with due + remind_every + on_timeout")
+    began = time.monotonic()
+    timed = models.TimedReviewWorkflow.start()
+    escalate = wait_for(
+        lambda: (
+            Task.objects.filter(_workflow_id=timed.pk, name="escalate", status=Task.SCHEDULED)
+            .values_list("pk", flat=True)
+            .first()
+        ),
+        timeout=60,
+    )
+    waited = time.monotonic() - began
+    Task.objects.get(pk=escalate).complete()
+    began = time.monotonic()
+    plain = models.PlainReviewWorkflow.start()
+    review = wait_for(lambda: scheduled_review(plain))
+    time.sleep(max(0.0, began + waited - time.monotonic()))
+    Task.objects.get(pk=review).complete()
+    counts = {}
+    for name, instance in (("timers", timed), ("plain", plain)):
+        bench.loop.run(bench.completed_at(instance.temporal_workflow_id))
+        counts[name] = bench.loop.run(event_counts(bench, instance.temporal_workflow_id))
+    row.events_per_instance = counts["timers"]["total"]
+    row.details |= {
+        "events": counts,
+        "waited_s": round(waited, 1),
+    }
+    return row
+
+
+async def event_counts(bench: Bench, workflow_id: str) -> dict[str, int]:
+    """The execution's history: ``total`` events, timers started and activities scheduled."""
+    history = await bench.client.get_workflow_handle(workflow_id).fetch_history()
+    kinds = collections.Counter(EventType.Name(event.event_type) for event in history.events)
+    return {
+        "total": len(history.events),
+        "timers": kinds["EVENT_TYPE_TIMER_STARTED"],
+        "activities": kinds["EVENT_TYPE_ACTIVITY_TASK_SCHEDULED"],
+    }
+
+
+SINGLE = [
+    human_round_trip,
+    sync_cost,
+    long_loop,
+    inbox,
+    inbox_candidate,
+    overview_100k,
+    human_timers_history,
+]
 """Run once each: latencies over many requests, or one long instance."""

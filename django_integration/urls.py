@@ -11,9 +11,10 @@ urlpatterns = [
     # Every user signs in here (the admin's login page takes staff only).
     path("accounts/login/", LoginView.as_view(template_name="demo/login.html"), name="login"),
     path("accounts/logout/", LogoutView.as_view(next_page="index"), name="logout"),
-    path("tasks/", include("joeflow_temporal.urls")),  # the inbox
+    path("tasks/", include("joeflow_temporal.urls")),  # the inbox, the overview pages
     path("api/", include("joeflow_temporal.api.urls")),
     path("welcome/", include(demo.WelcomeWorkflow.urls())),
     path("shipping/", include(demo.ShippingWorkflow.urls())),
     path("patrol/", include(demo.PatrolWorkflow.urls())),
+    path("expenses/", include(demo.ExpenseWorkflow.urls())),
 ]

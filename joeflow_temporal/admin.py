@@ -318,7 +318,9 @@ class WorkflowAdmin(VersionAdmin):
     """The add page's form: the fields and a start task (``forms.StartForm`` or a subclass)."""
     list_display = ["__str__", "created", "completed"]
     list_filter = ["created", "completed"]
-    change_list_template = None  # not django-reversion's: it links the recover pages
+    change_list_template = "joeflow_temporal/admin/workflow_change_list.html"
+    """Django's, plus a link to the class's overview page (not django-reversion's: it links
+    the recover pages)."""
     actions = [delete_selected]
 
     def get_inlines(self, request, obj):
@@ -382,6 +384,15 @@ class WorkflowAdmin(VersionAdmin):
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
         perms_needed.discard(Task._meta.verbose_name)
         return deleted, counts, perms_needed, protected
+
+    def changelist_view(self, request, extra_context=None):
+        """The list, with ``overview_url``: the class's overview page (``joeflow_temporal:
+        overview``), when the project includes ``joeflow_temporal.urls``."""
+        try:
+            url = reverse("joeflow_temporal:overview", args=[self.model._meta.label_lower])
+        except NoReverseMatch:
+            url = None
+        return super().changelist_view(request, {"overview_url": url, **(extra_context or {})})
 
     def recoverlist_view(self, request, extra_context=None):
         raise Http404("Deleted instances cannot be recovered: their tasks and execution are gone.")

@@ -4,8 +4,12 @@ Graphviz graphs are rendered server-side with ``dot``; Mermaid graphs are text f
 Mermaid runs. Both draw the same thing in the same colors, and neither loads anything from a CDN.
 """
 
+from collections.abc import Sequence
+
 import graphviz
-from django.utils.html import format_html
+from django.utils import timezone
+from django.utils.dateformat import format as format_date
+from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from joeflow_temporal.engine.spec import START_KINDS, TaskStatus, TaskType
@@ -29,6 +33,11 @@ STATUS_STYLE = {
 }
 NOT_REACHED = {"fillcolor": "white", "color": "#9e9e9e", "fontcolor": "#616161"}
 CLASS_NODE = {"fillcolor": "white", "color": "black"}
+TIMEOUT_EDGE = {"style": "dashed", "label": "timeout", "fontsize": "9", "fontname": "Helvetica"}
+"""A human task's ``on_timeout``: where it escalates at its due date."""
+OVERDUE_COLOR = "#b00020"
+DUE_FORMAT = "j M H:i"
+"""``30 Nov 14:00``, in the current time zone."""
 INSTALL_HINT = (
     "Graphviz's `dot` program is missing: apt-get install graphviz (or brew install graphviz)."
 )
@@ -57,16 +66,53 @@ def node_style(node) -> str:
     return ",".join(styles)
 
 
-def workflow_graph(workflow_class, color: str | None = None) -> graphviz.Digraph:
-    """The class's graph; ``color`` (if given) draws every node and edge in that color."""
+def timeout_edges(spec) -> list[tuple[str, str]]:
+    """``(task, on_timeout)`` of every human task that escalates at its due date."""
+    return [(node.name, node.on_timeout) for node in spec.nodes.values() if node.on_timeout]
+
+
+def workflow_graph(
+    workflow_class, color: str | None = None, notes: dict[str, list[str]] | None = None
+) -> graphviz.Digraph:
+    """The class's graph; ``color`` (if given) draws every node and edge in that color.
+
+    ``notes`` (node name → lines of text) adds small lines under a node's name, as the
+    overview page's counts; a note starting with ``!`` is drawn red and bold (stripped).
+    """
     spec = workflow_class.get_graph_spec()
     graph = new_graph(workflow_class.__name__, workflow_class.rankdir)
     colored = {"color": color, "fontcolor": color} if color else {}
     for node in spec.nodes.values():
-        graph.node(node.name, node.name, style=node_style(node), fillcolor="white", **colored)
+        label = node_label(node.name, (notes or {}).get(node.name, []))
+        graph.node(node.name, label, style=node_style(node), fillcolor="white", **colored)
     for start, end in spec.edges:
         graph.edge(start, end, **({"color": color} if color else {}))
+    for start, end in timeout_edges(spec):
+        graph.edge(start, end, **TIMEOUT_EDGE, **({"color": color} if color else {}))
     return graph
+
+
+def node_label(name: str, notes: list[str]) -> str:
+    """The node's name, plus ``notes`` as smaller lines (an HTML-like Graphviz label); a note
+    starting with ``!`` stands out (red, bold)."""
+    if not notes:
+        return name
+    lines: list[str] = [escape(name)]
+    for note in notes:
+        if note.startswith("!"):
+            text = f'<FONT COLOR="{OVERDUE_COLOR}"><B>{escape(note[1:])}</B></FONT>'
+        else:
+            text = escape(note)
+        lines.append(f'<FONT POINT-SIZE="9">{text}</FONT>')
+    return "<" + "<BR/>".join(lines) + ">"
+
+
+def due_note(task) -> list[str]:
+    """``["due 30 Nov 14:00"]`` for an open human task with a due date (``!`` when overdue)."""
+    if task is None or task.status != TaskStatus.SCHEDULED or task.due is None:
+        return []
+    text = f"due {format_date(timezone.localtime(task.due), DUE_FORMAT)}"
+    return [f"!{text}" if task.due < timezone.now() else text]
 
 
 class InstanceState:
@@ -93,21 +139,27 @@ class InstanceState:
         task = self.latest.get(name)
         return STATUS_STYLE[task.status] if task else NOT_REACHED
 
+    def due_note(self, name: str) -> list[str]:
+        return due_note(self.latest.get(name))
+
     def extra_edges(self) -> list[tuple[str, str]]:
         """Taken edges the class does not have (to and from overrides and removed tasks)."""
-        return sorted(self.taken - set(self.spec.edges))
+        return sorted(self.taken - set(self.spec.edges) - set(timeout_edges(self.spec)))
 
 
 def instance_graph(workflow) -> graphviz.Digraph:
     """The class's graph with this instance's tasks over it.
 
-    Each node shows the latest task of that name: done, active, failed (red, thick) or canceled.
-    Overrides and tasks the class no longer has are drawn dashed, with the edges they took.
+    Each node shows the latest task of that name: done, active, failed (red, thick) or canceled;
+    an open human task with a due date shows it (red and bold once overdue). Overrides and tasks
+    the class no longer has are drawn dashed, with the edges they took; a timeout that escalated
+    draws its dashed "timeout" edge as taken.
     """
     state = InstanceState(workflow)
     graph = new_graph(f"{type(workflow).__name__} {workflow.pk}", type(workflow).rankdir)
     for node in state.spec.nodes.values():
-        graph.node(node.name, node.name, style=node_style(node), **state.status_style(node.name))
+        label = node_label(node.name, state.due_note(node.name))
+        graph.node(node.name, label, style=node_style(node), **state.status_style(node.name))
     for task in state.foreign.values():
         graph.node(
             foreign_id(task),
@@ -120,6 +172,8 @@ def instance_graph(workflow) -> graphviz.Digraph:
             graph.edge(start, end, **TAKEN)
         else:
             graph.edge(start, end, style="dashed" if state.latest else "solid")
+    for start, end in timeout_edges(state.spec):
+        graph.edge(start, end, **TIMEOUT_EDGE, **(TAKEN if (start, end) in state.taken else {}))
     for start, end in state.extra_edges():
         graph.edge(start, end, color="black", style="dashed")
     return graph
@@ -156,8 +210,24 @@ class Mermaid:
         self.styles: list[str] = []
         self.edge_count = 0
 
-    def node(self, node_id: str, label: str, rounded: bool, style: dict, **extra: str) -> None:
-        text = f'"{mermaid_text(label)}"'
+    def node(
+        self,
+        node_id: str,
+        label: str,
+        rounded: bool,
+        style: dict,
+        notes: Sequence[str] = (),
+        **extra: str,
+    ) -> None:
+        """A node; ``notes`` are lines under its name (``!``: red and bold, as ``node_label``)."""
+        lines = [mermaid_text(label)]
+        for note in notes:
+            if note.startswith("!"):
+                lines.append(f"<b>{mermaid_text(note[1:])}</b>")
+                extra = {**extra, "color": OVERDUE_COLOR}
+            else:
+                lines.append(mermaid_text(note))
+        text = '"' + "<br/>".join(lines) + '"'
         self.lines.append(f"    {node_id}({text})" if rounded else f"    {node_id}[{text}]")
         self.styles.append(f"    style {node_id} {mermaid_css(style, **extra)}")
 
@@ -168,6 +238,10 @@ class Mermaid:
 
     def text(self) -> str:
         return "\n".join(self.lines + self.styles) + "\n"
+
+
+MERMAID_TIMEOUT = "-. timeout .->"
+"""A dashed edge labelled ``timeout`` (``TIMEOUT_EDGE`` in Graphviz)."""
 
 
 def mermaid_id(name: str) -> str:
@@ -212,6 +286,8 @@ def workflow_mermaid(workflow_class) -> str:
         )
     for start, end in spec.edges:
         chart.edge(mermaid_id(start), mermaid_id(end), "-->", EDGE_COLOR)
+    for start, end in timeout_edges(spec):
+        chart.edge(mermaid_id(start), mermaid_id(end), MERMAID_TIMEOUT, EDGE_COLOR)
     return chart.text()
 
 
@@ -222,7 +298,14 @@ def instance_mermaid(workflow) -> str:
     for node in state.spec.nodes.values():
         style = state.status_style(node.name)
         extra = {} if "penwidth" in style else mermaid_node_style(node)
-        chart.node(mermaid_id(node.name), node.name, node.type == TaskType.HUMAN, style, **extra)
+        chart.node(
+            mermaid_id(node.name),
+            node.name,
+            node.type == TaskType.HUMAN,
+            style,
+            state.due_note(node.name),
+            **extra,
+        )
     for task in state.foreign.values():
         chart.node(
             f"t_{task.pk}",
@@ -243,6 +326,11 @@ def instance_mermaid(workflow) -> str:
             chart.edge(
                 mermaid_id(start), mermaid_id(end), "-.->" if state.latest else "-->", EDGE_COLOR
             )
+    for start, end in timeout_edges(state.spec):
+        if (start, end) in state.taken:
+            chart.edge(mermaid_id(start), mermaid_id(end), MERMAID_TIMEOUT, "#000000", "2px")
+        else:
+            chart.edge(mermaid_id(start), mermaid_id(end), MERMAID_TIMEOUT, EDGE_COLOR)
     for start, end in state.extra_edges():
         chart.edge(chart_id(start), chart_id(end), "-.->", "#000000")
     return chart.text()

@@ -4,8 +4,13 @@ import os
 import tempfile
 from datetime import timedelta
 
-from django_integration.settings import *  # noqa: F403
-from django_integration.settings import DATABASES
+# The demo's expense workflow escalates after 3 s, reminding every second (read by its models,
+# here and in the worker subprocesses, which inherit the environment).
+os.environ.setdefault("DEMO_EXPENSE_REVIEW_DUE", "3")
+os.environ.setdefault("DEMO_EXPENSE_REMIND_EVERY", "1")
+
+from django_integration.settings import *  # noqa: E402, F403
+from django_integration.settings import DATABASES  # noqa: E402
 
 # django-reversion too, so that joeflow_temporal.contrib.reversion is active in every test;
 # a worker subprocess of a long scenario leaves it out (JOEFLOW_TEST_REVERSION=0): a revision

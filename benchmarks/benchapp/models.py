@@ -1,6 +1,8 @@
 """The benchmark's workflows: every machine step is the same row increment as the raw baseline's
 activity (``benchmarks.raw_worker.increment``)."""
 
+from datetime import timedelta
+
 from django.db import models
 
 from joeflow_temporal import tasks
@@ -164,6 +166,66 @@ class LoopWorkflow(Counter):
         pass
 
     edges = [(start, again), (again, again), (again, done)]
+
+    class Meta:
+        proxy = True
+
+
+class ReviewWorkflow(Counter):
+    """Human work at scale, for the inbox's ``candidate=me`` and the overview page: rows are
+    inserted in bulk (no executions behind them)."""
+
+    start = tasks.Start()
+    review = tasks.UpdateView(fields=["count"], due=timedelta(days=2), on_timeout="escalate")
+    escalate = tasks.UpdateView(fields=["count"])
+
+    def decide(self):
+        pass
+
+    def end(self):
+        pass
+
+    edges = [(start, review), (review, decide), (escalate, decide), (decide, end)]
+
+    class Meta:
+        proxy = True
+
+
+class TimedReviewWorkflow(Counter):
+    """A human task with a due date, reminders and an escalation, run by the engine: what its
+    timers cost in history events (against ``PlainReviewWorkflow``)."""
+
+    start = tasks.Start()
+    review = tasks.UpdateView(
+        fields=["count"],
+        due=timedelta(seconds=3),
+        remind_every=timedelta(seconds=1),
+        on_timeout="escalate",
+    )
+    escalate = tasks.UpdateView(fields=["count"])
+
+    def on_task_reminder(self, task):
+        pass  # a hook of its own: the engine runs the reminders (no e-mail)
+
+    def end(self):
+        pass
+
+    edges = [(start, review), (review, end), (escalate, end)]
+
+    class Meta:
+        proxy = True
+
+
+class PlainReviewWorkflow(Counter):
+    """The same human task without due date, reminders or escalation."""
+
+    start = tasks.Start()
+    review = tasks.UpdateView(fields=["count"])
+
+    def end(self):
+        pass
+
+    edges = [(start, review), (review, end)]
 
     class Meta:
         proxy = True

@@ -6,3 +6,4 @@ from joeflow_temporal.admin import WorkflowAdmin
 admin.site.register(models.WelcomeWorkflow, WorkflowAdmin)
 admin.site.register(models.ShippingWorkflow, WorkflowAdmin)
 admin.site.register(models.PatrolWorkflow, WorkflowAdmin)
+admin.site.register(models.ExpenseWorkflow, WorkflowAdmin)

@@ -1,5 +1,8 @@
-"""The demo workflows: the seed tutorial's welcome and shipping workflows, and split/join/wait."""
+"""The demo workflows: the seed tutorial's welcome and shipping workflows, split/join/wait, and
+an expense approval with candidate groups, a due date, reminders and escalation."""
 
+import logging
+import os
 from datetime import timedelta
 
 from django.conf import settings
@@ -8,6 +11,8 @@ from django.db import models
 
 from joeflow_temporal import tasks
 from joeflow_temporal.models import Workflow
+
+logger = logging.getLogger(__name__)
 
 
 class WelcomeWorkflowState(Workflow):
@@ -114,6 +119,63 @@ class PatrolWorkflow(Patrol):
         (join, rest),
         (rest, end),
     ]
+
+    class Meta:
+        proxy = True
+
+
+REVIEWERS = "expense reviewers"
+MANAGERS = "expense managers"
+"""The demo's candidate groups (a data migration creates them); add users to them in the admin."""
+
+
+def seconds_from_environment(name: str, default: timedelta) -> timedelta:
+    """``timedelta(seconds=$name)``, else ``default``: short durations for a demo or a test."""
+    value = os.environ.get(name)
+    return timedelta(seconds=float(value)) if value else default
+
+
+class Expense(Workflow):
+    description = models.CharField(max_length=200)
+    amount = models.DecimalField(max_digits=10, decimal_places=2)
+    approved = models.BooleanField(default=False)
+
+
+class ExpenseWorkflow(Expense):
+    """An expense to approve: offered to the expense reviewers, who get reminded while it waits;
+    not decided by its due date, it goes to the expense managers instead.
+
+    ``DEMO_EXPENSE_REVIEW_DUE`` and ``DEMO_EXPENSE_REMIND_EVERY`` (seconds, from the environment)
+    shorten the two minutes and the minute.
+    """
+
+    submit = tasks.StartView(fields=["description", "amount"])
+    review = tasks.UpdateView(
+        fields=["approved"],
+        candidate_groups=[REVIEWERS],
+        due=seconds_from_environment("DEMO_EXPENSE_REVIEW_DUE", timedelta(minutes=2)),
+        remind_every=seconds_from_environment("DEMO_EXPENSE_REMIND_EVERY", timedelta(minutes=1)),
+        on_timeout="escalate",
+    )
+    escalate = tasks.UpdateView(fields=["approved"], candidate_groups=[MANAGERS])
+
+    def end(self):
+        pass
+
+    edges = [(submit, review), (review, end), (escalate, end)]
+
+    def on_task_reminder(self, task):
+        """Log who is waited for (and e-mail them, with ``JOEFLOW_TEMPORAL_NOTIFY_EMAIL``)."""
+        super().on_task_reminder(task)
+        logger.info(
+            "Reminder: %s #%s waits for %s since %s (due %s): %s",
+            self._meta.verbose_name,
+            self.pk,
+            task.name,
+            task.created,
+            task.due,
+            ", ".join(group.name for group in task.candidate_groups.all()) or "anyone",
+        )
 
     class Meta:
         proxy = True

@@ -4,13 +4,16 @@ import io
 import os
 import re
 import xml.etree.ElementTree as ET
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from django_integration.demo.models import ShippingWorkflow
 from joeflow_temporal.models import Task
 from tests.helpers import TESTS
+from tests.testapp.models import ApprovalWorkflow
 
 GOLDEN = TESTS / "golden"
 
@@ -112,3 +115,72 @@ def test_render_command_errors_are_clear(tmp_path, monkeypatch):
     with pytest.raises(CommandError, match="apt-get install graphviz"):
         call_command("render_workflow_graph", "demo.shippingworkflow", "-d", str(tmp_path))
     assert "apt-get install graphviz" in ShippingWorkflow.get_graph_svg()
+
+
+# Human work: on_timeout edges and due dates
+
+
+def test_class_graph_draws_on_timeout_as_a_dashed_timeout_edge():
+    source = ApprovalWorkflow.get_graph().source
+    assert re.search(r"review -> escalate \[label=timeout .*style=dashed\]", source)
+    assert source.count("review -> escalate") == 1
+    assert "review -> end\n" in source, "the task's own edges stay solid"
+    assert "n_review -. timeout .-> n_escalate" in ApprovalWorkflow.get_graph_mermaid()
+    assert "timeout" not in ShippingWorkflow.get_graph().source, "only classes with on_timeout"
+
+
+@pytest.fixture
+def approval(db):
+    """An instance at its review, written straight to the mirror (``due`` set per test)."""
+    workflow = ApprovalWorkflow.objects.create()
+    start = workflow.task_set.create(name="start", key="g:start", status=Task.SUCCEEDED)
+    review = workflow.task_set.create(name="review", key="g:review", type=Task.HUMAN)
+    review.parent_task_set.set([start])
+    return workflow
+
+
+def set_due(workflow, due):
+    workflow.task_set.filter(name="review").update(due=due)
+
+
+def test_instance_graph_shows_an_open_task_s_due_date(approval):
+    set_due(approval, datetime(2999, 11, 30, 14, 0, tzinfo=UTC))
+    source = approval.get_instance_graph().source
+    assert re.search(
+        r'review \[label=<review<BR/><FONT POINT-SIZE="9">due 30 Nov 14:00</FONT>>', source
+    )
+    assert "#b00020" not in source, "not overdue"
+    assert "review<br/>due 30 Nov 14:00" in approval.get_instance_graph_mermaid()
+    ET.fromstring(approval.get_instance_graph_svg())
+
+
+def test_instance_graph_marks_an_overdue_task_red_and_bold(approval):
+    set_due(approval, timezone.now() - timedelta(minutes=1))
+    source = approval.get_instance_graph().source
+    assert re.search(r'<FONT COLOR="#b00020"><B>due \d+ \w+ \d\d:\d\d</B></FONT>', source)
+    mermaid = approval.get_instance_graph_mermaid()
+    assert re.search(r"<b>due \d+ \w+ \d\d:\d\d</b>", mermaid)
+    assert re.search(r"style n_review .*color:#b00020", mermaid)
+
+
+def test_instance_graph_shows_no_due_date_once_the_task_is_done(approval):
+    set_due(approval, timezone.now() - timedelta(minutes=1))
+    approval.task_set.filter(name="review").update(status=Task.SUCCEEDED)
+    assert "due " not in approval.get_instance_graph().source
+    assert "due " not in approval.get_instance_graph_mermaid()
+
+
+def test_instance_graph_draws_an_escalation_as_the_taken_timeout_edge(approval):
+    review = approval.task_set.get(name="review")
+    review.status = Task.CANCELED
+    review.due = timezone.now() - timedelta(minutes=1)
+    review.save()
+    escalate = approval.task_set.create(name="escalate", key="g:escalate", type=Task.HUMAN)
+    escalate.parent_task_set.set([review])
+
+    source = approval.get_instance_graph().source
+    assert re.search(r"review -> escalate \[label=timeout .*color=black .*style=dashed", source)
+    assert source.count("review -> escalate") == 1, "not drawn again as an extra edge"
+    assert "due " not in source, "a canceled task shows no due date"
+    mermaid = approval.get_instance_graph_mermaid()
+    assert mermaid.count("n_review -. timeout .-> n_escalate") == 1

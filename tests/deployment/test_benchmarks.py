@@ -25,7 +25,10 @@ SCENARIOS = {
     "human": "human round trip",
     "sync": "synchronous bookkeeping",
     "loop": "-iteration loop",
-    "inbox": "inbox GET /api/tasks/",
+    "inbox": "inbox GET /api/tasks/?status",
+    "inbox_candidate": "inbox GET /api/tasks/?candidate=me",
+    "overview_100k": "overview page",
+    "human_timers_history": "due + remind_every + on_timeout",
 }
 
 
@@ -65,9 +68,14 @@ def test_the_quick_benchmark_reports_every_scenario(tmp_path):
         "chain_local",
         "human",
         "inbox",
+        "inbox_candidate",
+        "overview_100k",
         "loop",
     }
-    assert all(row["steps_per_s"] or row["p50_ms"] for row in document["rows"])
+    assert all(
+        row["steps_per_s"] or row["p50_ms"] or row["events_per_instance"]
+        for row in document["rows"]
+    )
     assert document["machine"]["database"].startswith(
         "PostgreSQL" if connection.vendor == "postgresql" else "SQLite"
     )
