@@ -1,10 +1,12 @@
 """Human work through the REST API on a real dev server: candidate groups, claim, unclaim,
 assign, who may complete, the inbox's candidate/overdue filters and orderings, and comments."""
 
+import threading
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connections
 from django.utils import timezone
 
 from joeflow_temporal.models import Task
@@ -372,4 +374,44 @@ def test_claim_and_unclaim_take_no_body_keys(review, ada, action):
 
     assert response.status_code == 400
     assert response.json() == {"user": ["Unknown field."]}
+    assert assignees(review) == []
+
+
+def test_two_concurrent_claims_one_wins_the_other_is_409(review, ada, bob):
+    barrier = threading.Barrier(2)
+    responses = {}
+
+    def claim(user):
+        try:
+            api = client_for(user)
+            barrier.wait(timeout=10)
+            responses[user.username] = post(api, task_url(review, "claim"))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=claim, args=(user,)) for user in (ada, bob)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    statuses = sorted(response.status_code for response in responses.values())
+    assert statuses == [200, 409], {name: r.json() for name, r in responses.items()}
+    winner = next(name for name, r in responses.items() if r.status_code == 200)
+    assert assignees(review) == [winner]
+
+
+def test_claim_and_assign_with_an_assigned_hook_are_503_without_temporal(
+    worker, ada, boss, settings
+):
+    """The class has ``on_task_assigned``: the engine must hear of new assignees, or nothing
+    changes."""
+    review = scheduled(models.HookedWorkflow.start(), "review")
+    settings.JOEFLOW_TEMPORAL_ADDRESS = "127.0.0.1:1"
+
+    claim = post(client_for(ada), task_url(review, "claim"))
+    assign = post(client_for(boss), task_url(review, "assign"), {"assignees": [ada.pk]})
+
+    assert claim.status_code == assign.status_code == 503, (claim.json(), assign.json())
+    assert "nothing was written" in claim.json()["detail"]
     assert assignees(review) == []
