@@ -210,6 +210,9 @@ INSTANCE_ADVICE = {
     "override": "An override cannot move an ended instance on; start a new instance instead.",
     "cancel": "There is nothing left to cancel.",
     "rerun": "Nothing can run in it any more.",
+    "claim": "Nothing was changed.",
+    "unclaim": "Nothing was changed.",
+    "assign": "Nothing was changed.",
 }
 
 

@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
+from django.db.models import F
 from rest_framework import serializers
 from rest_framework.filters import BaseFilterBackend
 from rest_framework.utils import html
@@ -10,7 +11,8 @@ from rest_framework.utils import html
 from joeflow_temporal.models import Task
 from joeflow_temporal.registry import get_workflows
 
-ASSIGNEE_ME = "me"
+ME = "me"
+TRUE = "true"
 RUNNING = "running"
 ENDED = "ended"
 
@@ -38,11 +40,26 @@ class QuerySerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+ORDERINGS = {
+    "due": (F("due").asc(nulls_last=True), "-pk"),
+    "-due": (F("due").desc(nulls_last=True), "-pk"),
+    "priority": ("priority", "-pk"),
+    "-priority": ("-priority", "-pk"),
+    "created": ("created", "-pk"),
+    "-created": ("-created", "-pk"),
+}
+"""``?ordering=``: the inbox's sort orders (tasks without a due date last either way; the
+newest first among equals). Without it: newest first."""
+
+
 class TaskFilterSerializer(QuerySerializer):
     status = serializers.MultipleChoiceField(choices=Task.STATUSES, required=False)
     type = serializers.ChoiceField(choices=Task.TYPES, required=False)
     workflow = serializers.MultipleChoiceField(choices=[], required=False)
-    assignee = serializers.ChoiceField(choices=[ASSIGNEE_ME], required=False)
+    assignee = serializers.ChoiceField(choices=[ME], required=False)
+    candidate = serializers.ChoiceField(choices=[ME], required=False)
+    overdue = serializers.ChoiceField(choices=[TRUE], required=False)
+    ordering = serializers.ChoiceField(choices=list(ORDERINGS), required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -64,7 +81,8 @@ def query_parameter(name: str, description: str, enum: list[str], many: bool = F
 
 
 class TaskFilter(BaseFilterBackend):
-    """``status`` and ``workflow`` (repeatable), ``type``, and ``assignee=me``."""
+    """``status`` and ``workflow`` (repeatable), ``type``, ``assignee=me``, ``candidate=me``,
+    ``overdue=true``, and the sort order ``ordering``."""
 
     def filter_queryset(self, request, queryset, view):
         params = TaskFilterSerializer(data=request.query_params)
@@ -78,8 +96,14 @@ class TaskFilter(BaseFilterBackend):
             classes = [cls for cls in get_workflows() if cls._meta.label_lower in data["workflow"]]
             types = ContentType.objects.get_for_models(*classes, for_concrete_models=False)
             queryset = queryset.filter(content_type__in=types.values())
-        if data.get("assignee") == ASSIGNEE_ME:
+        if data.get("assignee") == ME:
             queryset = queryset.filter(assignees=request.user)
+        if data.get("candidate") == ME:
+            queryset = queryset.claimable_by(request.user)
+        if data.get("overdue") == TRUE:
+            queryset = queryset.overdue()
+        if data.get("ordering"):
+            queryset = queryset.order_by(*ORDERINGS[data["ordering"]])
         return queryset
 
     def get_schema_operation_parameters(self, view):
@@ -93,7 +117,20 @@ class TaskFilter(BaseFilterBackend):
             query_parameter(
                 "workflow", "Only tasks of these workflows (labels).", workflow_labels(), many=True
             ),
-            query_parameter("assignee", "`me`: only tasks assigned to you.", [ASSIGNEE_ME]),
+            query_parameter("assignee", "`me`: only tasks assigned to you.", [ME]),
+            query_parameter(
+                "candidate",
+                "`me`: only tasks you may claim now (scheduled, unassigned, and offered to "
+                "everyone or to one of your groups).",
+                [ME],
+            ),
+            query_parameter("overdue", "`true`: only scheduled tasks past their due date.", [TRUE]),
+            query_parameter(
+                "ordering",
+                "Sort by due date, priority or creation time (`-`: descending). Tasks without a "
+                "due date come last; among equals, the newest first. Default: newest first.",
+                list(ORDERINGS),
+            ),
         ]
 
 

@@ -1,4 +1,4 @@
-"""Who may do what: joeflow's permission codenames, and assignee-only human tasks."""
+"""Who may do what: joeflow's permission codenames, and who may complete a human task."""
 
 from rest_framework.permissions import BasePermission
 
@@ -29,14 +29,17 @@ class CanCancel(HasPermission):
     message = "You may not cancel tasks or instances (permission joeflow_temporal.cancel)."
 
 
-class IsAssigneeOrUnassigned(BasePermission):
-    """A task with assignees is theirs (and superusers'), as the HTML task views decide; the
-    refusal names the assignees, as the task page does."""
+class CanComplete(BasePermission):
+    """Who may complete a human task (``Task.can_be_completed_by``): a superuser, an assignee,
+    or, while it has no assignees, anyone or a member of one of its candidate groups. The
+    refusal names the assignees or the groups, as the task page does."""
 
-    message = "This task is assigned to someone else."
+    message = "You may not complete this task."
 
     def has_object_permission(self, request, view, obj):
         if obj.can_be_completed_by(request.user):
             return True
-        self.message = refusals.not_assignee(obj).message
+        refuse = refusals.not_assignee if obj.assignees.exists() else refusals.not_candidate
+        refused = refuse(obj)
+        self.message, self.code = refused.message, refused.code
         return False

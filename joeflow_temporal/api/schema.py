@@ -5,6 +5,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework import serializers
 
 from joeflow_temporal.api.filters import workflow_labels
+from joeflow_temporal.api.serializers import COMMENT_MAX_LENGTH
 
 NODE_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
@@ -76,7 +77,8 @@ FIELD_ERRORS = {
 DESCRIPTIONS = {
     400: "Invalid body or query: field errors, malformed JSON, unknown or read-only fields.",
     401: "Not authenticated (session or HTTP basic authentication).",
-    403: "Authenticated, but lacking the permission, or the task is assigned to someone else.",
+    403: "Authenticated, but lacking the permission, or the task is assigned to someone else "
+    "or offered to groups you are not in.",
     404: "Unknown workflow, instance, task or node, or a page past the last one.",
     409: "The task or instance is not in a state for this action (already completed, ended...).",
     413: "The body is larger than the server accepts (`DATA_UPLOAD_MAX_MEMORY_SIZE`).",
@@ -121,9 +123,16 @@ OVERRIDE_BODY = {
                 "description": "`true`: cancel the open tasks and start nothing; the instance "
                 "ends. Not together with `next_tasks`.",
             },
+            "comment": {
+                "type": "string",
+                "maxLength": COMMENT_MAX_LENGTH,
+                "description": "Why: kept on the canceled tasks and the `override` task, and "
+                "sent to Temporal as the reason. Only with `next_tasks` or `end_instance`.",
+            },
         },
         "description": "Any of the instance's own fields to change, and `next_tasks` or "
-        "`end_instance` to move the instance (neither: the fields only).",
+        "`end_instance` to move the instance (neither: the fields only), with an optional "
+        "`comment`.",
         "additionalProperties": True,
     }
 }
@@ -144,3 +153,7 @@ OVERRIDE_EXAMPLES = [
         "correct a field only", value={"shipping_address": "1 Main St"}, request_only=True
     ),
 ]
+COMMENT_EXAMPLE = OpenApiExample(
+    "with a comment", value={"comment": "The supplier fixed the feed."}, request_only=True
+)
+ASSIGN_EXAMPLE = OpenApiExample("to two users", value={"assignees": [3, 7]}, request_only=True)

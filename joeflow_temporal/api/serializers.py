@@ -4,6 +4,8 @@ tasks, instances and workflow types."""
 from collections.abc import Mapping
 from functools import cache
 
+from django.contrib.auth import get_user_model
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.metadata import SimpleMetadata
@@ -13,7 +15,20 @@ from joeflow_temporal import overrides
 from joeflow_temporal.api.workflows import own_field_names, view_fields
 from joeflow_temporal.checks import errors_of
 from joeflow_temporal.engine.spec import NodeKind, TaskType
+from joeflow_temporal.lookups import pk_fits
 from joeflow_temporal.models import Task
+
+
+def refuse_unknown_keys(serializer: serializers.Serializer, data) -> None:
+    """400 for each key of ``data`` that is no writable field of ``serializer``."""
+    if isinstance(data, Mapping):
+        errors = {
+            key: ["Read-only field." if key in serializer.fields else "Unknown field."]
+            for key in data
+            if key not in serializer.fields or serializer.fields[key].read_only
+        }
+        if errors:
+            raise serializers.ValidationError(errors)
 
 
 class StrictModelSerializer(serializers.ModelSerializer):
@@ -24,14 +39,7 @@ class StrictModelSerializer(serializers.ModelSerializer):
     """
 
     def to_internal_value(self, data):
-        if isinstance(data, Mapping):
-            errors = {
-                key: ["Read-only field." if key in self.fields else "Unknown field."]
-                for key in data
-                if key not in self.fields or self.fields[key].read_only
-            }
-            if errors:
-                raise serializers.ValidationError(errors)
+        refuse_unknown_keys(self, data)
         return super().to_internal_value(data)
 
     def update(self, instance, validated_data):
@@ -48,6 +56,83 @@ class StrictModelSerializer(serializers.ModelSerializer):
         for name, value in to_many.items():
             getattr(instance, name).set(value)
         return instance
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string only: DRF's ``CharField`` would take ``12`` as ``"12"``."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer only: DRF's ``IntegerField`` would take ``"12"`` and ``12.0``."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class ActionSerializer(serializers.Serializer):
+    """The body of an action: a JSON object of its fields only (an unknown key is a 400: a
+    misspelt ``comment`` must not be dropped silently). No field of its own: claim, unclaim."""
+
+    def to_internal_value(self, data):
+        refuse_unknown_keys(self, data)
+        return super().to_internal_value(data)
+
+
+COMMENT_MAX_LENGTH = 2000
+
+
+def comment_field() -> StrictCharField:
+    return StrictCharField(
+        required=False,
+        allow_blank=True,
+        max_length=COMMENT_MAX_LENGTH,
+        help_text="Why: kept on the task (`comment`) and sent to Temporal as the reason.",
+    )
+
+
+class CommentSerializer(ActionSerializer):
+    """Rerun, cancel: an optional ``comment``."""
+
+    comment = comment_field()
+
+
+EMPTY_ASSIGNEES = (
+    "An empty list would leave the task to nobody: to give it back to its candidates, "
+    "POST to its unclaim/ endpoint."
+)
+
+
+class AssignSerializer(ActionSerializer):
+    """``{"assignees": [user ids]}``: active users, at least one; validated into users."""
+
+    assignees = serializers.ListField(
+        child=StrictIntegerField(),
+        allow_empty=False,
+        min_length=1,
+        max_length=100,
+        error_messages={"empty": EMPTY_ASSIGNEES, "min_length": EMPTY_ASSIGNEES},
+        help_text="Ids of active users: they become the task's assignees (replacing any).",
+    )
+
+    def validate_assignees(self, ids: list[int]) -> list:
+        User = get_user_model()
+        fitting = [pk for pk in ids if pk_fits(User, pk)]
+        users = {user.pk: user for user in User.objects.filter(pk__in=fitting, is_active=True)}
+        unknown: dict = {  # keyed by position, as a ListField's own errors
+            position: [f"No active user with id {pk}."]
+            for position, pk in enumerate(ids)
+            if pk not in users
+        }
+        if unknown:
+            raise serializers.ValidationError(unknown)
+        return [users[pk] for pk in dict.fromkeys(ids)]
 
 
 @cache
@@ -74,12 +159,19 @@ EMPTY_NEXT_TASKS = (
 NOTHING_TO_DO = (
     'Nothing to do: send fields to change, next_tasks to start, or "end_instance": true.'
 )
+COMMENT_WITHOUT_OVERRIDE = (
+    "A comment is kept on the tasks an override cancels and records: send it with next_tasks "
+    'or "end_instance": true (a change of fields only records no task).'
+)
+ACTION_KEYS = ("next_tasks", "end_instance", "comment")
+"""The override body's own keys, beside the instance's fields."""
 
 
 @cache
 def override_serializer(model) -> type[StrictModelSerializer]:
     """The instance's fields (partial), plus ``next_tasks`` (node names an override may start,
-    ``joeflow_temporal.overrides``) or ``end_instance``; neither: the fields only."""
+    ``joeflow_temporal.overrides``) or ``end_instance``, and with either a ``comment``; neither:
+    the fields only."""
     base = instance_fields_serializer(model)
 
     class OverrideSerializer(base):  # type: ignore[valid-type,misc]  # a base made per class
@@ -93,9 +185,10 @@ def override_serializer(model) -> type[StrictModelSerializer]:
             required=False,
             help_text="true: cancel the open tasks and start nothing; the instance ends.",
         )
+        comment = comment_field()
 
         class Meta(base.Meta):  # type: ignore[name-defined]  # as the class above
-            fields = [*base.Meta.fields, "next_tasks", "end_instance"]
+            fields = [*base.Meta.fields, *ACTION_KEYS]
 
         def validate_next_tasks(self, value):
             graph = model.get_graph_spec()
@@ -121,14 +214,14 @@ def override_serializer(model) -> type[StrictModelSerializer]:
                 )
             if next_tasks == [] and not end:
                 raise serializers.ValidationError({"next_tasks": [EMPTY_NEXT_TASKS]})
+            if "comment" in attrs and not (next_tasks or end):
+                raise serializers.ValidationError({"comment": [COMMENT_WITHOUT_OVERRIDE]})
             if not end and not {key for key in attrs if key != "end_instance"}:
                 raise serializers.ValidationError(NOTHING_TO_DO)
             return attrs
 
         def update(self, instance, validated_data):
-            fields = {
-                k: v for k, v in validated_data.items() if k not in ("next_tasks", "end_instance")
-            }
+            fields = {k: v for k, v in validated_data.items() if k not in ACTION_KEYS}
             return super().update(instance, fields)
 
     OverrideSerializer.__name__ = f"{model.__name__}Override"
@@ -141,6 +234,16 @@ class InstanceTaskSerializer(serializers.ModelSerializer):
     parents: serializers.PrimaryKeyRelatedField[Task] = serializers.PrimaryKeyRelatedField(
         source="parent_task_set", many=True, read_only=True
     )
+    candidate_groups: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="name",
+        many=True,
+        read_only=True,
+        help_text="Names of the groups whose members may claim and complete the task while it "
+        "has no assignees (none: anyone may).",
+    )
+    overdue = serializers.SerializerMethodField(
+        help_text="Scheduled and past its `due` date (what `?overdue=true` lists)."
+    )
 
     class Meta:
         model = Task
@@ -151,12 +254,29 @@ class InstanceTaskSerializer(serializers.ModelSerializer):
             "status",
             "parents",
             "assignees",
+            "candidate_groups",
             "completed_by_user",
             "created",
             "modified",
             "completed",
+            "due",
+            "overdue",
+            "priority",
+            "comment",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "assignees": {"help_text": "Ids of the users the task is assigned to."},
+            "due": {"help_text": "When the task is due (null: no due date)."},
+            "priority": {"help_text": "Higher first in the inbox (`?ordering=-priority`)."},
+            "comment": {
+                "help_text": "Why the last manual or timed action happened (rerun, cancel, "
+                "override, timeout)."
+            },
+        }
+
+    def get_overdue(self, task) -> bool:
+        return task.status == Task.SCHEDULED and task.due is not None and task.due < timezone.now()
 
 
 class TaskSerializer(InstanceTaskSerializer):

@@ -25,12 +25,16 @@ urlpatterns = [
     path("tasks/<int:pk>/complete/", views.TaskCompleteEndpoint.as_view(), name="task-complete"),
     path("tasks/<int:pk>/rerun/", views.TaskRerunEndpoint.as_view(), name="task-rerun"),
     path("tasks/<int:pk>/cancel/", views.TaskCancelEndpoint.as_view(), name="task-cancel"),
+    path("tasks/<int:pk>/claim/", views.TaskClaimEndpoint.as_view(), name="task-claim"),
+    path("tasks/<int:pk>/unclaim/", views.TaskUnclaimEndpoint.as_view(), name="task-unclaim"),
+    path("tasks/<int:pk>/assign/", views.TaskAssignEndpoint.as_view(), name="task-assign"),
     path("schema/", views.SchemaEndpoint.as_view(), name="schema"),
     path(
         "schema/swagger-ui/",
         views.SwaggerUIEndpoint.as_view(url_name=f"{app_name}:schema"),
         name="swagger-ui",
     ),
-    # Any other path ending in a slash (one without is first sent there by APPEND_SLASH).
-    re_path(r"^.+/$", views.NoEndpoint.as_view(), name="no-endpoint"),
+    # Any other path ending in a slash (one without is first sent there by APPEND_SLASH), also
+    # one with a newline in it.
+    re_path(r"^[\s\S]+/$", views.NoEndpoint.as_view(), name="no-endpoint"),
 ]

@@ -47,12 +47,15 @@ from joeflow_temporal.api.filters import InstanceFilter, TaskFilter
 from joeflow_temporal.api.pagination import Pagination
 from joeflow_temporal.api.permissions import (
     CanCancel,
+    CanComplete,
     CanOverride,
     CanRerun,
-    IsAssigneeOrUnassigned,
 )
 from joeflow_temporal.api.schema import EndpointSchema
 from joeflow_temporal.api.serializers import (
+    ActionSerializer,
+    AssignSerializer,
+    CommentSerializer,
     CompletedTaskSerializer,
     InstanceSerializer,
     StartedInstanceSerializer,
@@ -129,10 +132,11 @@ def signed_in(request) -> bool:
         return False
 
 
-def require_no_body(request) -> None:
-    """Read the body of an action that takes none: no body or a JSON object (whose keys it
-    ignores). Anything else is refused before anything is written: malformed JSON (400),
-    another content type (415), too large (413), or JSON that is no object (400).
+def action_body(request, serializer_class: type[ActionSerializer] = ActionSerializer) -> dict:
+    """The validated body of an action: none, or a JSON object of ``serializer_class``'s fields
+    (none by default). Anything else is refused before anything is written: malformed JSON
+    (400), another content type (415), too large (413), JSON that is no object or has another
+    key or a wrong value (400).
 
     Raises:
         ValidationError, ParseError, UnsupportedMediaType: as above.
@@ -141,6 +145,9 @@ def require_no_body(request) -> None:
         raise ValidationError(
             {"non_field_errors": ["This action takes no body, or a JSON object."]}
         )
+    body = serializer_class(data=request.data)
+    body.is_valid(raise_exception=True)
+    return body.validated_data
 
 
 def browser_opens_page(request) -> bool:
@@ -369,11 +376,14 @@ class InstanceOverrideEndpoint(InstanceActionEndpoint):
         instance = self.get_running_instance()
         body = override_serializer(self.workflow_class)(instance, data=request.data, partial=True)
         body.is_valid(raise_exception=True)
-        next_tasks = body.validated_data.get("next_tasks")
+        data = body.validated_data
+        next_tasks = data.get("next_tasks")
         with explained("override", instance=instance), transaction.atomic():
             body.save()
-            if next_tasks or body.validated_data.get("end_instance"):
-                instance.override(next_tasks or [], user=request.user)
+            if next_tasks or data.get("end_instance"):
+                instance.override(
+                    next_tasks or [], user=request.user, comment=data.get("comment", "")
+                )
         return self.respond(instance)
 
 
@@ -385,14 +395,15 @@ class InstanceCancelEndpoint(InstanceActionEndpoint):
 
     @schema.document(
         operation_id="workflows_instances_cancel",
-        request=None,
-        responses={200: InstanceSerializer, **schema.errors(403, 404, 409, 503)},
+        request=CommentSerializer,
+        responses={200: InstanceSerializer, **schema.errors(400, 403, 404, 409, 413, 415, 503)},
+        examples=[schema.COMMENT_EXAMPLE],
     )
     def post(self, request, *args, **kwargs):
-        require_no_body(request)
         instance = self.get_running_instance()
+        body = action_body(request, CommentSerializer)
         with explained("cancel", instance=instance):
-            instance.cancel(user=request.user)
+            instance.cancel(user=request.user, comment=body.get("comment", ""))
         return self.respond(instance)
 
 
@@ -449,7 +460,7 @@ class TaskCompleteEndpoint(TaskEndpoint):
     gets a 409; if Temporal is unreachable nothing is written (503).
     """
 
-    permission_classes = [IsAuthenticated, IsAssigneeOrUnassigned]
+    permission_classes = [IsAuthenticated, CanComplete]
 
     @schema.document(
         operation_id="tasks_complete",
@@ -481,38 +492,98 @@ def following(task: Task) -> list[Task]:
 
 
 class TaskRerunEndpoint(TaskEndpoint):
-    """Run a failed task again, reusing its row (permission ``rerun``)."""
+    """Run a failed task again, reusing its row (permission ``rerun``); an optional
+    ``comment`` says why."""
 
     permission_classes = [IsAuthenticated, CanRerun]
 
     @schema.document(
         operation_id="tasks_rerun",
-        request=None,
-        responses={200: TaskDetailSerializer, **schema.errors(403, 404, 409, 503)},
+        request=CommentSerializer,
+        responses={200: TaskDetailSerializer, **schema.errors(400, 403, 404, 409, 413, 415, 503)},
+        examples=[schema.COMMENT_EXAMPLE],
     )
     def post(self, request, *args, **kwargs):
-        require_no_body(request)
         task = self.get_object()
+        body = action_body(request, CommentSerializer)
         with explained("rerun", task=task):
-            task.rerun(user=request.user)
+            task.rerun(user=request.user, comment=body.get("comment", ""))
         return self.respond(task)
 
 
 class TaskCancelEndpoint(TaskEndpoint):
-    """Cancel a scheduled or failed task: its branch ends there (permission ``cancel``)."""
+    """Cancel a scheduled or failed task: its branch ends there (permission ``cancel``); an
+    optional ``comment`` says why."""
 
     permission_classes = [IsAuthenticated, CanCancel]
 
     @schema.document(
         operation_id="tasks_cancel",
-        request=None,
-        responses={200: TaskDetailSerializer, **schema.errors(403, 404, 409, 503)},
+        request=CommentSerializer,
+        responses={200: TaskDetailSerializer, **schema.errors(400, 403, 404, 409, 413, 415, 503)},
+        examples=[schema.COMMENT_EXAMPLE],
     )
     def post(self, request, *args, **kwargs):
-        require_no_body(request)
         task = self.get_object()
+        body = action_body(request, CommentSerializer)
         with explained("cancel", task=task):
-            task.cancel(user=request.user)
+            task.cancel(user=request.user, comment=body.get("comment", ""))
+        return self.respond(task)
+
+
+class TaskClaimEndpoint(TaskEndpoint):
+    """Become the sole assignee of a scheduled human task (BPMN's claim): allowed to whoever
+    may complete it were it unassigned; 409 if someone else has it."""
+
+    @schema.document(
+        operation_id="tasks_claim",
+        request=None,
+        responses={200: TaskDetailSerializer, **schema.errors(400, 403, 404, 409, 413, 415, 503)},
+    )
+    def post(self, request, *args, **kwargs):
+        task = self.get_object()
+        action_body(request)
+        with explained("claim", task=task):
+            task.claim(request.user)
+        return self.respond(task)
+
+
+class TaskUnclaimEndpoint(TaskEndpoint):
+    """Give a claimed task back to its candidates (no assignees): allowed to its assignees and
+    to users with permission ``assign``; 409 if nobody has it."""
+
+    @schema.document(
+        operation_id="tasks_unclaim",
+        request=None,
+        responses={200: TaskDetailSerializer, **schema.errors(400, 403, 404, 409, 413, 415)},
+    )
+    def post(self, request, *args, **kwargs):
+        task = self.get_object()
+        action_body(request)
+        with explained("unclaim", task=task):
+            task.unclaim(request.user)
+        return self.respond(task)
+
+
+class TaskAssignEndpoint(TaskEndpoint):
+    """Set the assignees of a scheduled human task: permission ``assign``, or a current
+    assignee delegating. The permission is checked before the body, so who may not assign
+    learns nothing about user ids."""
+
+    @schema.document(
+        operation_id="tasks_assign",
+        request=AssignSerializer,
+        responses={200: TaskDetailSerializer, **schema.errors(400, 403, 404, 409, 413, 415, 503)},
+        examples=[schema.ASSIGN_EXAMPLE],
+    )
+    def post(self, request, *args, **kwargs):
+        task = self.get_object()
+        refused = refusals.refuse_assign(task, request.user)
+        if refused is not None:
+            raise refused
+        body = action_body(request, AssignSerializer)
+        with explained("assign", task=task):
+            task.assign(body["assignees"], by=request.user)
         return self.respond(task)
 
 

@@ -1,5 +1,6 @@
 """Finding workflow classes, their nodes and their instances from what a URL names."""
 
+from django.contrib.auth.models import Group
 from django.db.models import Prefetch
 from rest_framework.exceptions import NotFound
 
@@ -53,7 +54,9 @@ def own_field_names(cls: type[Workflow]) -> list[str]:
 def task_queryset():
     """Tasks with what the serializers read, so a page costs the same few queries."""
     return Task.objects.select_related("content_type").prefetch_related(
-        Prefetch("parent_task_set", queryset=Task.objects.only("pk")), "assignees"
+        Prefetch("parent_task_set", queryset=Task.objects.only("pk")),
+        "assignees",
+        Prefetch("candidate_groups", queryset=Group.objects.only("name")),
     )
 
 

@@ -390,6 +390,10 @@ HOSTILE_BODIES = [
     '{"count": {"nested": [1]}, "choice": null}',
     '{"next_tasks": [null, 1, {"a": 1}]}',
     '{"next_tasks": null}',
+    '{"comment": "a\\u0000b"}',
+    '{"comment": {"text": "why"}}',
+    '{"assignees": [1e400, 99999999999999999999999999, -0.0]}',
+    '{"assignees": {"0": 1}}',
     "{" * 50,
     "\udcff",
 ]
@@ -405,6 +409,8 @@ def test_hostile_bodies_are_400_never_500(worker, admin_user, body):
         start_url(models.HumanWorkflow, "start"),
         task_url(edit, "complete"),
         instance_url(workflow, "override"),
+        *(task_url(edit, action) for action in ("rerun", "cancel", "claim", "unclaim", "assign")),
+        instance_url(workflow, "cancel"),
     ]
 
     for path in paths:
@@ -435,6 +441,9 @@ def test_options_describes_every_endpoint(worker, admin_user):
         task_url(edit, "complete"),
         task_url(edit, "rerun"),
         task_url(edit, "cancel"),
+        task_url(edit, "claim"),
+        task_url(edit, "unclaim"),
+        task_url(edit, "assign"),
     ]
 
     for path in paths:

@@ -205,17 +205,20 @@ BAD_BODIES = [
 
 
 @pytest.mark.parametrize(("content_type", "body", "status"), BAD_BODIES)
-def test_actions_without_a_body_still_refuse_a_bad_one_and_change_nothing(
+def test_actions_with_an_optional_body_still_refuse_a_bad_one_and_change_nothing(
     split, boss, django_user_model, content_type, body, status
 ):
-    """Cancel and rerun take no body, but a malformed or foreign one is no request to act on:
-    the same 400/415 as complete and override, and nothing canceled."""
+    """Cancel and rerun take an optional comment, claim and unclaim no body, but a malformed
+    or foreign one is no request to act on: the same 400/415 as complete and override, and
+    nothing canceled or assigned."""
     workflow, open_tasks = split
     api = client_for(make_user(django_user_model, "root", superuser=True))
     paths = [
         instance_url(workflow, "cancel"),
-        task_url(open_tasks["review"], "cancel"),
-        task_url(open_tasks["review"], "rerun"),
+        *(
+            task_url(open_tasks["review"], action)
+            for action in ("cancel", "rerun", "claim", "unclaim", "assign")
+        ),
     ]
     for path in paths:
         response = api.post(path, body, content_type=content_type)
@@ -223,6 +226,7 @@ def test_actions_without_a_body_still_refuse_a_bad_one_and_change_nothing(
         assert response.status_code == status, (path, response.content)
         assert response["Content-Type"] == "application/json"
     assert workflow.task_set.scheduled().count() == 3
+    assert not open_tasks["review"].assignees.exists()
     workflow.refresh_from_db()
     assert workflow.completed is None
 

@@ -21,6 +21,9 @@ PATHS = {
     "/api/tasks/{id}/complete/": {"post"},
     "/api/tasks/{id}/rerun/": {"post"},
     "/api/tasks/{id}/cancel/": {"post"},
+    "/api/tasks/{id}/claim/": {"post"},
+    "/api/tasks/{id}/unclaim/": {"post"},
+    "/api/tasks/{id}/assign/": {"post"},
 }
 
 
@@ -58,15 +61,41 @@ def test_the_openapi_document_is_valid_and_documents_bodies_and_errors(admin_cli
     override = document["paths"]["/api/workflows/{workflow}/instances/{id}/override/"]["post"]
     body = override["requestBody"]["content"]["application/json"]["schema"]
     assert "required" not in body, "fields only, next_tasks or end_instance"
-    assert set(body["properties"]) == {"next_tasks", "end_instance"}
+    assert set(body["properties"]) == {"next_tasks", "end_instance", "comment"}
     inbox = document["paths"]["/api/tasks/"]["get"]
-    assert {"status", "type", "workflow", "assignee", "page"} <= {
-        p["name"] for p in inbox["parameters"]
-    }
+    parameters = {p["name"]: p for p in inbox["parameters"]}
+    assert {"status", "type", "workflow", "assignee", "candidate", "overdue", "page"} <= set(
+        parameters
+    )
+    assert parameters["ordering"]["schema"]["enum"] == [
+        "due",
+        "-due",
+        "priority",
+        "-priority",
+        "created",
+        "-created",
+    ]
     assert {"basicAuth", "cookieAuth"} <= set(document["components"]["securitySchemes"])
     schemas = document["components"]["schemas"]
     assert {"Instance", "Task", "TaskDetail", "WorkflowType", "Error"} <= set(schemas)
     assert set(schemas["APIRoot"]["properties"]) == {"workflows", "tasks", "schema", "docs"}
+    assert {"due", "overdue", "priority", "comment", "assignees", "candidate_groups"} <= set(
+        schemas["Task"]["properties"]
+    )
+    assert schemas["Comment"]["properties"]["comment"]["maxLength"] == 2000
+    assert schemas["Assign"]["required"] == ["assignees"]
+    for action in ("rerun", "cancel", "claim", "unclaim", "assign"):
+        operation = document["paths"][f"/api/tasks/{{id}}/{action}/"]["post"]
+        assert {"200", "400", "403", "404", "409"} <= set(operation["responses"]), action
+        assert operation["responses"]["200"]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/TaskDetail"
+        }
+        body = operation.get("requestBody")
+        assert bool(body and body.get("required")) == (action == "assign"), action
+    cancel = document["paths"]["/api/workflows/{workflow}/instances/{id}/cancel/"]["post"]
+    assert cancel["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Comment"
+    }
     next_task = schemas["NextTask"]["properties"]
     assert set(next_task) == {"id", "name", "type", "status", "url"}
     for name in ("CompletedTask", "StartedInstance"):
