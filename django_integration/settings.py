@@ -77,6 +77,9 @@ def database_from_url(url: str) -> dict:
         "PORT": str(parts.port or ""),
         "CONN_MAX_AGE": int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
         "CONN_HEALTH_CHECKS": True,
+        # PostgreSQL's JIT compiles queries it estimates as costly; for the inbox's counts it
+        # spends most of a second compiling what runs in milliseconds (docs/performance.md).
+        "OPTIONS": {"options": "-c jit=off"},
     }
 
 
