@@ -25,7 +25,7 @@ from django.views.generic import TemplateView
 
 from joeflow_temporal import refusals
 from joeflow_temporal.exceptions import InstanceNotRunning, Refused, TaskNotScheduled
-from joeflow_temporal.models import Task, Workflow
+from joeflow_temporal.models import Task, Workflow, get_workflows
 from joeflow_temporal.views import UNAVAILABLE, engine_unavailable, refused_page
 
 
@@ -96,8 +96,21 @@ class InboxView(LoginRequiredMixin, TemplateView):
             ordering=ordering,
             page_obj=page,
             rows=[Row(task, rights, now) for task in page.object_list],
+            overviews=overview_links(user),
             **kwargs,
         )
+
+
+def overview_links(user) -> list[tuple[str, str]]:
+    """``(class name, URL)`` of every workflow class's overview page, for staff (the pages
+    are staff only); none for others."""
+    if not user.is_staff:
+        return []
+    return [
+        (capfirst(cls._meta.verbose_name), reverse("joeflow_temporal:overview", args=[label]))
+        for cls in get_workflows()
+        if (label := cls._meta.label_lower)
+    ]
 
 
 class Rights:

@@ -269,3 +269,15 @@ def test_ten_thousand_open_tasks_cost_a_few_queries_per_page(
     assert counts == {"mine": 5_000, "claimable": 5_000, "overdue": 5_000}
     last = response.context["page_obj"]
     assert last.number == 200 and not last.has_next()
+
+
+def test_staff_find_the_overview_of_each_workflow_in_the_inbox(db, django_user_model, people):
+    staff = django_user_model.objects.create_user("stella", password="pw", is_staff=True)
+    overview = reverse("joeflow_temporal:overview", args=["testapp.inboxworkflow"])
+
+    page = signed_in(staff).get(INBOX)
+    assert f'href="{overview}"' in page.content.decode()
+    assert signed_in(staff).get(overview).status_code == 200
+
+    page = signed_in(people["rita"]).get(INBOX)
+    assert page.context["overviews"] == [] and "/overview/" not in page.content.decode()
