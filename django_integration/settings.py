@@ -113,6 +113,7 @@ USE_TZ = True
 # pages) send anonymous visitors to this login page, which takes every user (the admin's takes
 # staff only).
 LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

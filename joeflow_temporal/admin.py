@@ -13,7 +13,7 @@ from django.utils.html import format_html, format_html_join
 from joeflow_temporal import conf, refusals
 from joeflow_temporal.contrib.reversion import VersionAdmin
 from joeflow_temporal.exceptions import InstanceNotRunning, TaskNotScheduled, TemporalUnavailable
-from joeflow_temporal.forms import OverrideForm, StartForm, start_task_names
+from joeflow_temporal.forms import COMMENT_MAX_LENGTH, OverrideForm, StartForm, start_task_names
 from joeflow_temporal.lookups import pk_fits
 from joeflow_temporal.models import Task
 
@@ -78,6 +78,7 @@ def act_on_tasks(modeladmin, request, queryset, action: str, past: str, comment:
 class CommentForm(forms.Form):
     comment = forms.CharField(
         required=False,
+        max_length=COMMENT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
         help_text="Why: kept on the tasks and shown in the instance's Temporal history.",
     )
@@ -177,11 +178,17 @@ class TaskAdmin(admin.ModelAdmin):
         "exception",
         "traceback",
     )
-    readonly_fields = [f for f in fields if f not in ("assignees", "candidate_groups")]
-    filter_horizontal = ["assignees", "candidate_groups"]
+    readonly_fields = [f for f in fields if f != "assignees"]
+    filter_horizontal = ["assignees"]
 
     def has_add_permission(self, request):
         return False  # the engine creates tasks
+
+    def get_readonly_fields(self, request, obj=None):
+        """Assignees are edited only on an open human task: a closed task's are history."""
+        if obj is None or (obj.type == Task.HUMAN and obj.status == Task.SCHEDULED):
+            return self.readonly_fields
+        return self.fields
 
     def has_delete_permission(self, request, obj=None):
         return False  # the mirror is history: cancel instead
@@ -190,8 +197,8 @@ class TaskAdmin(admin.ModelAdmin):
         return page_url(task)
 
     def save_model(self, request, obj, form, change):
-        """Only the assignees and candidate groups are edited here (saved with the form's
-        relations): the row keeps what the engine wrote meanwhile."""
+        """Only the assignees are edited here (saved with the form's relations): the row keeps
+        what the engine wrote meanwhile."""
         obj.save(update_fields=["modified"])
 
     @admin.display(description="workflow")

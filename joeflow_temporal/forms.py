@@ -7,6 +7,9 @@ from django import forms
 from joeflow_temporal import overrides, refusals
 from joeflow_temporal.engine.spec import START_KINDS
 
+COMMENT_MAX_LENGTH = 2000
+"""Characters of a comment (rerun, cancel, override): it travels in a Temporal signal too."""
+
 
 class OverrideForm(forms.ModelForm):
     """The instance's fields, plus what to do with the instance: start chosen tasks after
@@ -31,6 +34,7 @@ class OverrideForm(forms.ModelForm):
     )
     override_comment = forms.CharField(
         required=False,
+        max_length=COMMENT_MAX_LENGTH,
         label="Comment",
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Why you override: kept on the canceled tasks and shown in the instance's "

@@ -107,9 +107,11 @@ def overview_links(user) -> list[tuple[str, str]]:
     if not user.is_staff:
         return []
     return [
-        (capfirst(cls._meta.verbose_name), reverse("joeflow_temporal:overview", args=[label]))
+        (
+            str(capfirst(cls._meta.verbose_name)),
+            reverse("joeflow_temporal:overview", args=[cls._meta.label_lower]),
+        )
         for cls in get_workflows()
-        if (label := cls._meta.label_lower)
     ]
 
 

@@ -576,7 +576,7 @@ class TaskQuerySet(models.QuerySet):
         EXISTS``): PostgreSQL estimates the plain ``NOT EXISTS … OR EXISTS …`` so high that it
         JIT-compiles the inbox's count, which then takes most of a second.
         """
-        groups = Task.candidate_groups.through.objects
+        groups = TaskCandidateGroup.objects
         offered_groups = groups.filter(task=models.OuterRef("pk"))
         if not user.is_authenticated:
             return models.Q(~models.Exists(offered_groups))
@@ -688,7 +688,10 @@ class Task(models.Model):
     comment = models.TextField(blank=True, editable=False)
     """Why the last manual or timed action happened (rerun, cancel, override, timeout)."""
     candidate_groups = models.ManyToManyField(
-        "auth.Group", blank=True, related_name="joeflow_temporal_candidate_task_set"
+        "auth.Group",
+        blank=True,
+        related_name="joeflow_temporal_candidate_task_set",
+        through="TaskCandidateGroup",
     )
     """Groups whose members may claim and complete the task while it has no assignees."""
     created_hook_done = models.BooleanField(default=False, editable=False)
@@ -928,14 +931,14 @@ class Task(models.Model):
         """
         with transaction.atomic():
             task = self.locked(self.FAILED)
+            if comment:
+                task.comment = comment
+                task.save(update_fields=["comment", "modified"])
             reopened = task.type == self.MACHINE or reopen_human_task(task)
             if reopened:
                 task.status = self.SCHEDULED
                 task.exception = task.stacktrace = ""
-                task.comment = comment or task.comment
-                task.save(
-                    update_fields=["status", "exception", "stacktrace", "comment", "modified"]
-                )
+                task.save(update_fields=["status", "exception", "stacktrace", "modified"])
                 client.signal(task.workflow, names.RERUN_TASK, task.pk, comment)
         self.refresh_from_db()
         if reopened:
@@ -975,3 +978,22 @@ class Task(models.Model):
         if task.status not in statuses:
             raise TaskNotScheduled(refusals.task_state(task))
         return task
+
+
+class TaskCandidateGroup(models.Model):
+    """A candidate group of a task. Its group is protected: deleting a group tasks were
+    offered to would leave them without candidate groups, which means open to anyone."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE)
+    group = models.ForeignKey("auth.Group", on_delete=models.PROTECT)
+
+    class Meta:
+        db_table = "joeflow_temporal_task_candidate_groups"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["task", "group"], name="joeflow_temporal_task_candidate_group"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.group} may work on {self.task}"

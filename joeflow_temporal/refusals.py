@@ -125,9 +125,9 @@ def not_assignee(task) -> Refused:
 def refuse_claim(task, user) -> Refused | None:
     """Why ``user`` may not claim ``task`` (become its sole assignee), or None.
 
-    403 for a user who could not complete it were it unassigned (not in its candidate groups);
-    409 for a task someone else has (``unclaim`` or ``assign`` first). Its sole assignee
-    claiming it again is no refusal.
+    409 for a task someone else has (``unclaim`` or ``assign`` first); 403 for a user who may
+    not complete it (not in its candidate groups). Its sole assignee claiming it again is no
+    refusal.
     """
     refused = refuse_completion(task, submitted=False)
     if refused is not None:
@@ -135,8 +135,6 @@ def refuse_claim(task, user) -> Refused | None:
     assignees = list(task.assignees.all())
     if assignees == [user]:
         return None
-    if not (user.is_superuser or task.is_offered_to(user)):
-        return not_candidate(task)
     if assignees:
         names = ", ".join(sorted(who(assignee) for assignee in assignees))
         return Refused(
@@ -144,6 +142,8 @@ def refuse_claim(task, user) -> Refused | None:
             "you; so can someone with the assign permission (joeflow_temporal.assign).",
             code="claimed_by_others",
         )
+    if not (user.is_superuser or task.is_offered_to(user)):
+        return not_candidate(task)
     return None
 
 
@@ -184,9 +184,10 @@ def refuse_assign(task, user) -> Refused | None:
 
 
 def not_candidate(task) -> Refused:
-    groups = ", ".join(sorted(group.name for group in task.candidate_groups.all()))
+    names = sorted(group.name for group in task.candidate_groups.all())
+    groups = f"the group {names[0]}" if len(names) == 1 else f"the groups {', '.join(names)}"
     return Refused(
-        f"{task_label(task)} is offered to the groups {groups}: only their members (or a "
+        f"{task_label(task)} is offered to {groups}: only their members (or a "
         "superuser) may claim or complete it. Ask an administrator to add you to one of them.",
         status=403,
         code="not_candidate",

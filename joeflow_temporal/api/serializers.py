@@ -15,6 +15,7 @@ from joeflow_temporal import overrides
 from joeflow_temporal.api.workflows import own_field_names, view_fields
 from joeflow_temporal.checks import errors_of
 from joeflow_temporal.engine.spec import NodeKind, TaskType
+from joeflow_temporal.forms import COMMENT_MAX_LENGTH
 from joeflow_temporal.lookups import pk_fits
 from joeflow_temporal.models import Task
 
@@ -83,9 +84,6 @@ class ActionSerializer(serializers.Serializer):
     def to_internal_value(self, data):
         refuse_unknown_keys(self, data)
         return super().to_internal_value(data)
-
-
-COMMENT_MAX_LENGTH = 2000
 
 
 def comment_field() -> StrictCharField:

@@ -30,6 +30,7 @@ from rest_framework.exceptions import (
     NotAcceptable,
     NotAuthenticated,
     NotFound,
+    ParseError,
     ValidationError,
 )
 from rest_framework.filters import BaseFilterBackend
@@ -160,10 +161,21 @@ def browser_opens_page(request) -> bool:
     return request.method in SAFE_METHODS and preferred == "text/html"
 
 
+class BoundedJSONParser(JSONParser):
+    """DRF's JSON parser, but a body nested too deep for Python's decoder (``[[[…]]]``, a
+    RecursionError) is malformed JSON, a 400, like any other."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError("JSON parse error - nested too deeply.") from None
+
+
 class Endpoint(Protected, generics.GenericAPIView):
     """The API's own policy: JSON in and out, errors translated in one place."""
 
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
     renderer_classes = [JSONRenderer]
     filter_backends: Sequence[type[BaseFilterBackend]] = []
     pagination_class: type[BasePagination] | None = None

@@ -47,7 +47,7 @@ def human_work(view) -> dict:
         "due": getattr(view, "due", None),
         "remind_every": getattr(view, "remind_every", None),
         "on_timeout": getattr(view, "on_timeout", None),
-        "candidate_groups": tuple(getattr(view, "candidate_groups", None) or ()),
+        "candidate_groups": group_names(getattr(view, "candidate_groups", None)),
     }
 
 
@@ -55,6 +55,13 @@ def default_hook(method):
     """Mark ``Workflow``'s own hook methods, which a class does not override."""
     method.default_hook = True
     return method
+
+
+def group_names(groups) -> tuple[str, ...]:
+    """The names in ``candidate_groups``; what is no name is left out (check E017 says so)."""
+    if isinstance(groups, str) or not isinstance(groups, (list, tuple)):
+        return ()
+    return tuple(name for name in groups if isinstance(name, str))
 
 
 def overrides_hook(cls, hook: str) -> bool:

@@ -102,8 +102,7 @@ def test_claim_member_once_or_twice_others_are_refused(review, ada, bob, eve):
     assert taken.status_code == 409
     assert "claimed by ada" in taken.json()["detail"]
     stranger = post(client_for(eve), task_url(review, "claim"))
-    assert stranger.status_code == 403
-    assert "offered to the groups reviewers" in stranger.json()["detail"]
+    assert stranger.status_code == 409, "taken: joining the group would not help"
     assert assignees(review) == ["ada"]
 
 
@@ -204,7 +203,7 @@ def test_complete_is_for_candidates_and_assignees(review, ada, eve):
     refused = post(client_for(eve), task_url(review, "complete"), {"approved": True})
 
     assert refused.status_code == 403
-    assert refused.json()["detail"].startswith(f"Task review #{review.pk} is offered to the groups")
+    assert refused.json()["detail"].startswith(f"Task review #{review.pk} is offered to the group")
     review.refresh_from_db()
     assert review.status == Task.SCHEDULED
 
@@ -415,3 +414,12 @@ def test_claim_and_assign_with_an_assigned_hook_are_503_without_temporal(
     assert claim.status_code == assign.status_code == 503, (claim.json(), assign.json())
     assert "nothing was written" in claim.json()["detail"]
     assert assignees(review) == []
+
+
+def test_json_nested_too_deeply_is_a_400(review, ada):
+    body = "[" * 1200 + "]" * 1200
+    response = client_for(ada).post(
+        task_url(review, "claim"), body, content_type="application/json"
+    )
+    assert response.status_code == 400, response.content
+    assert "nested too deeply" in response.json()["detail"]

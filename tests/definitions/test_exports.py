@@ -53,6 +53,7 @@ def test_temporal_names():
     )
     assert (names.CANCEL, names.STATE) == ("cancel", "state")
     assert (names.IDLE, names.FOLLOWED) == ("idle", "followed")
+    assert names.TASK_ASSIGNED == "task_assigned"
 
 
 def test_joeflow_names():

@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core import mail
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 from temporalio.api.enums.v1 import EventType
 
@@ -104,6 +105,9 @@ def test_missing_candidate_group_fails_the_task_visibly_and_a_rerun_opens_it(wor
     review = wait_until(lambda: workflow.task_set.failed().filter(name="review").first())
     assert "no group 'reviewers'" in review.exception
     assert "rerun" in review.exception
+    review.rerun(comment="try again")
+    review.refresh_from_db()
+    assert review.status == Task.FAILED and review.comment == "try again", "failed again"
 
     Group.objects.create(name="reviewers")
     review.rerun(comment="created the group")
@@ -188,6 +192,9 @@ def test_claim_refusals(worker, reviewers, django_user_model):
     with pytest.raises(Refused) as refused:
         review.claim(other)
     assert refused.value.status == 409 and "claimed by ada" in refused.value.message
+    with pytest.raises(Refused) as refused:
+        review.claim(outsider)
+    assert refused.value.status == 409, "taken first: joining the group would not help"
     assert not review.can_be_completed_by(other)
     assert review.can_be_completed_by(reviewers)
     with pytest.raises(Refused) as refused:
@@ -198,3 +205,14 @@ def test_claim_refusals(worker, reviewers, django_user_model):
     review.unclaim(other)
     assert Task.objects.claimable_by(other).filter(pk=review.pk).exists()
     assert not Task.objects.claimable_by(outsider).filter(pk=review.pk).exists()
+
+
+def test_a_group_tasks_were_offered_to_cannot_be_deleted(worker, reviewers):
+    """Deleting it would leave the tasks without candidate groups: open to anyone."""
+    workflow = models.InboxWorkflow.start()
+    review = scheduled(workflow, "review")
+    group = Group.objects.get(name="reviewers")
+
+    with pytest.raises(ProtectedError):
+        group.delete()
+    assert list(review.candidate_groups.all()) == [group]

@@ -103,7 +103,7 @@ def test_refused_claims_answer_a_page_with_the_reason(worker, people):
 
     not_candidate = otto.post(claim_url(review))
     assert not_candidate.status_code == 403
-    assert b"offered to the groups reviewers" in not_candidate.content
+    assert b"offered to the group reviewers" in not_candidate.content
     assert not review.assignees.exists()
 
     not_claimed = rita.post(unclaim_url(review))
