@@ -792,7 +792,8 @@ class Task(models.Model):
         self.refresh_from_db()
 
     def unclaim(self, user) -> None:
-        """Give the task back to its candidates: no assignees (BPMN's unclaim).
+        """Give the task back to its candidates: no assignees (BPMN's unclaim). One of several
+        assignees gives back only their own share: the others keep it.
 
         Raises:
             Refused: 403 unless ``user`` is an assignee, may assign tasks or is a superuser;
@@ -804,7 +805,11 @@ class Task(models.Model):
             refused = refusals.refuse_unclaim(task, user)
             if refused is not None:
                 raise refused
-            task.assignees.clear()
+            assignees = list(task.assignees.all())
+            if user in assignees and len(assignees) > 1:
+                task.assignees.remove(user)
+            else:
+                task.assignees.clear()
             task.save(update_fields=["modified"])
         self.refresh_from_db()
 

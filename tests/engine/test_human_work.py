@@ -200,8 +200,9 @@ def test_claim_refusals(worker, reviewers, django_user_model):
     with pytest.raises(Refused) as refused:
         review.unclaim(other)
     assert refused.value.status == 403
-    review.assign([other], by=reviewers)  # the assignee delegates
-    assert list(review.assignees.all()) == [other]
+    review.assign([other, reviewers], by=reviewers)  # the assignee shares it
+    review.unclaim(reviewers)
+    assert list(review.assignees.all()) == [other], "one of two gives back their share only"
     review.unclaim(other)
     assert Task.objects.claimable_by(other).filter(pk=review.pk).exists()
     assert not Task.objects.claimable_by(outsider).filter(pk=review.pk).exists()
