@@ -635,6 +635,7 @@ class JoeflowWalker:
                 names.RUN_HOOK,
                 RunHook(task=ref, hook=call.hook, assignee_ids=call.assignee_ids),
                 start_to_close_timeout=HOOK_TIMEOUT,
+                heartbeat_timeout=self._input.config.heartbeat_timeout,
                 retry_policy=HOOK_RETRY,
             )
         except ActivityError as error:

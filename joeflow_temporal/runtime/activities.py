@@ -288,6 +288,11 @@ def run_hook(request: RunHook) -> bool:
             type="BadRequest",
             non_retryable=True,
         )
+    with heartbeating():  # a worker lost mid-hook is noticed in seconds, not HOOK_TIMEOUT
+        return _run_hook(request)
+
+
+def _run_hook(request: RunHook) -> bool:
     workflow = load_workflow(request.task.workflow)
     if request.assignee_ids is not None and not assignment_visible(request):
         logger.info(
@@ -327,7 +332,6 @@ def assignment_visible(request: RunHook) -> bool:
     while sorted(assignees.values_list("user_id", flat=True)) != wanted:
         if time.monotonic() >= deadline:
             return False
-        activity.heartbeat()
         time.sleep(pause)
         pause = min(2 * pause, CONFIRM_MAX_PAUSE)
     return True
