@@ -7,10 +7,12 @@ import traceback
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models.base import ModelBase
 from django.urls import NoReverseMatch, path, reverse
@@ -22,12 +24,13 @@ from joeflow_temporal import conf, graphs, notify, overrides, refusals
 from joeflow_temporal.engine import CancelRequest, Graph, OverrideRequest, names
 from joeflow_temporal.engine.payloads import TaskAssigned
 from joeflow_temporal.engine.spec import NodeKind, TaskStatus, TaskType
-from joeflow_temporal.exceptions import TaskNotScheduled
+from joeflow_temporal.engine.state import SentEvent
+from joeflow_temporal.exceptions import InstanceNotRunning, TaskNotScheduled
 from joeflow_temporal.runtime import client
 from joeflow_temporal.runtime.compile import compile_graph, default_hook, node_name, overrides_hook
 from joeflow_temporal.runtime.rows import new_key, reopen_human_task
 
-__all__ = ["Task", "Workflow", "get_workflow", "get_workflows"]
+__all__ = ["Task", "Workflow", "WorkflowEvent", "get_workflow", "get_workflows"]
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +78,17 @@ class Workflow(models.Model, metaclass=WorkflowBase):
     created = models.DateTimeField(auto_now_add=True, db_index=True)
     modified = models.DateTimeField(auto_now=True)
     completed = models.DateTimeField(blank=True, null=True, editable=False, db_index=True)
+    parent_task = models.ForeignKey(
+        "Task",
+        on_delete=models.SET_NULL,
+        blank=True,
+        null=True,
+        editable=False,
+        related_name="child_workflow_set",
+    )
+    """The ``Subworkflow`` task that started this instance; None for a top-level instance."""
+    parent_item = models.PositiveIntegerField(blank=True, null=True, editable=False)
+    """This child's item of its parent task's ``for_each`` (0 without): one child per item."""
 
     edges: list | tuple = ()
 
@@ -87,7 +101,15 @@ class Workflow(models.Model, metaclass=WorkflowBase):
     """Direction of the graph pictures, Graphviz and Mermaid: ``LR``, ``TB``, ``RL``, ``BT``."""
 
     class Meta:
-        permissions = [("override", "Can override a workflow")]
+        permissions = [
+            ("override", "Can override a workflow"),
+            ("send_event", "Can send events to workflows"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["parent_task", "parent_item"], name="joeflow_temporal_workflow_child"
+            )
+        ]
 
     def __str__(self):
         return f"{self._meta.verbose_name} #{self.pk}"
@@ -288,18 +310,27 @@ class Workflow(models.Model, metaclass=WorkflowBase):
         the commit, ``runtime.client.wait_followed(workflow, task.pk)`` waits for what follows.
         """
         with transaction.atomic():
-            node = self.get_node(start_node)
-            task = self.task_set.create(
-                name=start_node,
-                key=f"start:{uuid.uuid4().hex}",
-                type=node.type,
-                content_type=self.get_content_type(),
-                status=Task.SUCCEEDED,
-                completed=timezone.now(),
-                completed_by_user=user,
-            )
+            task = self.record_start(start_node, user)
             client.start_workflow(self, task)
         return task
+
+    def record_start(self, start_node: str, user=None) -> "Task":
+        """Record the succeeded start task, keyed by a fresh token its execution confirms
+        against (``start_engine`` then starts it; a parent's walker starts a child's).
+
+        Raises:
+            KeyError: the class has no task ``start_node``.
+        """
+        node = self.get_node(start_node)
+        return self.task_set.create(
+            name=start_node,
+            key=f"start:{uuid.uuid4().hex}",
+            type=node.type,
+            content_type=self.get_content_type(),
+            status=Task.SUCCEEDED,
+            completed=timezone.now(),
+            completed_by_user=user,
+        )
 
     def get_engine_state(self) -> dict:
         """The walker's ``state`` query (``engine.state.WalkerState`` as JSON data): ``run``,
@@ -311,6 +342,70 @@ class Workflow(models.Model, metaclass=WorkflowBase):
             InstanceNotRunning: no execution has this instance's id (any more).
         """
         return client.query_state(self)
+
+    # Process structure (DESIGN "Process structure")
+
+    def get_child_workflows(self) -> models.QuerySet:
+        """The instances this one's ``Subworkflow`` tasks started (of any class, as the base
+        ``Workflow`` rows; ``get_workflow_instance()`` is not needed: see ``Task.workflow``)."""
+        return Workflow.objects.filter(parent_task___workflow=self).order_by("pk")
+
+    @classmethod
+    def get_event_node(cls, name: str) -> Any:
+        """The ``tasks.Event`` node waiting for events called ``name``.
+
+        Raises:
+            LookupError: the class has no such node.
+        """
+        for _, node in cls.get_nodes():
+            kind = getattr(node, "node_kind", None)
+            if kind == NodeKind.EVENT and getattr(node, "event_name", None) == name:
+                return node
+        raise LookupError(f"{cls._meta.label_lower} has no event {name!r}.")
+
+    def send_event(
+        self, name: str, data: dict | None = None, user=None, event_id: str | None = None
+    ) -> "WorkflowEvent":
+        """Send the event ``name`` to the instance: its ``tasks.Event`` node goes on (now if it
+        waits, else when it is reached). Returns the recorded ``WorkflowEvent``.
+
+        ``data`` is validated against the node's ``fields`` like a task form and saved to the
+        instance, in one transaction with the event row and the ``event_sent`` signal (sent
+        before the commit, as a completion's). An ``event_id`` sent before is not applied again:
+        the earlier event is returned, its ``duplicate`` attribute True.
+
+        Raises:
+            LookupError: the class has no ``Event`` node called ``name``.
+            django.core.exceptions.ValidationError: the data did not validate (``message_dict``
+                holds the field errors); nothing was written.
+            InstanceNotRunning: the instance has ended; TemporalUnavailable: Temporal could not
+                be reached. Nothing was written.
+        """
+        node = self.get_event_node(name)
+        event_id = event_id or uuid.uuid4().hex
+        with transaction.atomic():
+            locked = type(self).objects.select_for_update().get(pk=self.pk)
+            earlier = WorkflowEvent.objects.filter(_workflow_id=self.pk, event_id=event_id).first()
+            if earlier is not None:
+                earlier.duplicate = True
+                return earlier
+            if locked.completed is not None:
+                raise InstanceNotRunning(f"{self} has ended; it takes no events.")
+            form = node.get_form_class(type(self))(data=data or {}, instance=locked)
+            if not form.is_valid():
+                raise ValidationError(form.errors.get_json_data(escape_html=True))
+            form.save()
+            event = WorkflowEvent.objects.create(
+                _workflow_id=self.pk,
+                name=name,
+                event_id=event_id,
+                data={key: value for key, value in (data or {}).items() if key in node.fields},
+                sent_by=authenticated(user),
+            )
+            client.signal(self, names.EVENT_SENT, SentEvent(name=name, event_id=event.pk))
+        for field in node.fields:
+            setattr(self, field, getattr(locked, field))
+        return event
 
     # Hooks of human work (DESIGN "Human work"): the engine runs each as an activity.
 
@@ -1002,3 +1097,40 @@ class TaskCandidateGroup(models.Model):
 
     def __str__(self):
         return f"{self.group} may work on {self.task}"
+
+
+class WorkflowEvent(models.Model):
+    """An event sent to an instance (``Workflow.send_event``): kept until one of its ``Event``
+    tasks consumes it, then linked to that task. ``event_id`` is unique per instance, so an
+    event sent twice (a client's retry) is applied once."""
+
+    _workflow = models.ForeignKey(
+        Workflow, on_delete=models.CASCADE, related_name="event_set", db_column="workflow_id"
+    )
+    name = models.CharField(max_length=255)
+    event_id = models.CharField(max_length=255)
+    """The sender's idempotency key (a random one when none was given)."""
+    data = models.JSONField(default=dict, blank=True)
+    """The fields the event set on the instance, as sent."""
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, blank=True, null=True, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    task = models.OneToOneField(
+        Task, on_delete=models.SET_NULL, blank=True, null=True, related_name="event"
+    )
+    """The ``Event`` task that consumed it; None while it waits for one."""
+
+    duplicate = False
+    """Set on what ``send_event`` returns for an ``event_id`` sent before."""
+
+    class Meta:
+        ordering = ("created", "pk")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["_workflow", "event_id"], name="joeflow_temporal_event_id"
+            )
+        ]
+
+    def __str__(self):
+        return f"event {self.name} ({self.event_id})"

@@ -22,5 +22,6 @@ urlpatterns = [
     path("reminded/", include(models.RemindedWorkflow.urls())),
     path("due-from-hook/", include(models.DueFromHookWorkflow.urls())),
     path("deadline-loop/", include(models.DeadlineLoopWorkflow.urls())),
+    path("approved-payment/", include(models.ApprovedPaymentWorkflow.urls())),
     path("shop/orders/", include(shop.OrderWorkflow.urls())),
 ]

@@ -13,6 +13,11 @@ CANCEL = "cancel"
 TASK_ASSIGNED = "task_assigned"
 """``task_assigned(TaskAssigned)``: run the ``on_task_assigned`` hook after a claim or assign."""
 
+CHILD_ENDED = "child_ended"
+"""``child_ended(ChildEnded)``: a child instance tells its parent it has ended."""
+EVENT_SENT = "event_sent"
+"""``event_sent(SentEvent)``: an event was recorded for the instance (sent before the commit)."""
+
 # Queries
 STATE = "state"
 IDLE = "idle"
@@ -31,6 +36,8 @@ CANCEL_TASKS = "joeflow.cancel_tasks"
 FINISH_WORKFLOW = "joeflow.finish_workflow"
 RUN_HOOK = "joeflow.run_hook"
 TIME_OUT_TASK = "joeflow.time_out_task"
+CREATE_CHILDREN = "joeflow.create_children"
+CONSUME_EVENT = "joeflow.consume_event"
 
 
 def workflow_id(label: str, pk: object) -> str:

@@ -31,6 +31,15 @@ class WorkflowRef(BaseModel):
     pk: int
 
 
+class ParentRef(BaseModel):
+    """Where a child instance came from: its parent's execution and subworkflow task."""
+
+    workflow_id: str
+    """The parent's Temporal workflow id (a continue-as-new keeps it)."""
+    task_id: int
+    """The parent's subworkflow Task row."""
+
+
 class WalkerInput(BaseModel):
     graph: Graph
     workflow: WorkflowRef
@@ -42,6 +51,8 @@ class WalkerInput(BaseModel):
     config: WalkerConfig = Field(default_factory=WalkerConfig)
     state: WalkerState | None = None
     """Set when a run continues as new."""
+    parent: ParentRef | None = None
+    """Set for a child instance: told ``child_ended`` when this one ends."""
 
 
 class TaskRef(BaseModel):
@@ -161,3 +172,49 @@ class TimedOut(BaseModel):
     """True: the task was canceled now; False: it was already closed (completed meanwhile)."""
     due: datetime | None = None
     """The row's due date, when it still has one in the future (a project moved it): wait on."""
+
+
+class CreateChildren(BaseModel):
+    """Create a subworkflow task's child instances (all of them, once) and return some."""
+
+    task: TaskRef
+    offset: int = 0
+    limit: int
+    """Return the children ``offset`` to ``offset + limit`` (by item), to start next."""
+
+
+class ChildStart(BaseModel):
+    """A child instance, created with its start task, to start as a child workflow."""
+
+    pk: int
+    start_task_id: int
+    start_task_key: str
+
+
+class CreatedChildren(BaseModel):
+    status: Literal[TaskStatus.SCHEDULED, TaskStatus.FAILED, TaskStatus.CANCELED]
+    """``scheduled``: the children exist; ``failed``: ``fields`` or ``for_each`` raised or gave
+    no dicts (recorded on the task, which waits for a rerun); ``canceled``: the task was."""
+    total: int = 0
+    """How many children the task has in all."""
+    children: list[ChildStart] = Field(default_factory=list)
+    graph: Graph | None = None
+    """The child class's graph (once per batch, not per child)."""
+    start_node: str = ""
+    """The child class's ``Start()`` node."""
+
+
+class ChildEnded(BaseModel):
+    """Signal ``child_ended``: a child instance of the subworkflow task ``task_id`` ended."""
+
+    task_id: int
+    pk: int
+
+
+class ConsumeEvent(BaseModel):
+    """Let an event task take the event row ``event_id`` once its commit is visible."""
+
+    task: TaskRef
+    event_id: int
+    wait: timedelta
+    """How long to look for the event's commit before giving it up."""

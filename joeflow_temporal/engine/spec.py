@@ -39,6 +39,10 @@ class NodeKind(StrEnum):
     """``tasks.Join``: waits for its parents."""
     WAIT = "wait"
     """``tasks.Wait``: a Temporal timer."""
+    SUBWORKFLOW = "subworkflow"
+    """``tasks.Subworkflow``: instances of another class, each a Temporal child workflow."""
+    EVENT = "event"
+    """``tasks.Event``: waits until an event of its name is sent to the instance."""
 
 
 START_KINDS = frozenset({NodeKind.START, NodeKind.START_VIEW})
@@ -76,6 +80,10 @@ class Node(BaseModel):
     """A human task's escalation: at its due date it is canceled and this node starts."""
     candidate_groups: tuple[str, ...] = ()
     """Names of the groups whose members may claim and complete a human task."""
+    subworkflow: str | None = None
+    """A ``Subworkflow`` node's child class label, ``app_label.modelname``."""
+    event: str | None = None
+    """The name of the event an ``Event`` node waits for."""
 
 
 class Graph(BaseModel):

@@ -21,6 +21,10 @@ class Phase(StrEnum):
     """A human task waits for ``complete_task``."""
     JOIN = "join"
     """A join waits for the rest of its parents."""
+    CHILDREN = "children"
+    """A subworkflow task starts its child instances, then waits until every one has ended."""
+    EVENT = "event"
+    """An event task waits for an event of its name (``event_sent``)."""
     FAILED = "failed"
     """The method raised (or a human task's ``create_task`` hook did); waits for ``rerun_task``
     or ``cancel_task``."""
@@ -33,6 +37,14 @@ class HookCall(BaseModel):
     hook: str
     task_id: int
     assignee_ids: list[int] | None = None
+
+
+class SentEvent(BaseModel):
+    """Signal ``event_sent``: Django recorded an event row (sent before its commit)."""
+
+    name: str
+    event_id: int
+    """The ``WorkflowEvent`` row's pk."""
 
 
 class OpenTask(BaseModel):
@@ -51,6 +63,12 @@ class OpenTask(BaseModel):
     """For a human task with ``on_timeout``: when it times out (its row's ``due``)."""
     remind_at: datetime | None = None
     """For a human task with reminders: when ``on_task_reminder`` runs next."""
+    children_total: int | None = None
+    """For a subworkflow task: how many child instances it has (None: not created yet)."""
+    children: list[int] = Field(default_factory=list)
+    """For a subworkflow task: the pks of the child instances started so far."""
+    children_ended: list[int] = Field(default_factory=list)
+    """For a subworkflow task: the pks of the child instances that have ended."""
 
     @property
     def row_id(self) -> int:
@@ -74,3 +92,6 @@ class WalkerState(BaseModel):
     cancels: list[int] = Field(default_factory=list)
     hooks: list[HookCall] = Field(default_factory=list)
     """Hook activities to run (``on_task_created``...), in order; kept until each has run."""
+    events: list[SentEvent] = Field(default_factory=list)
+    """Events sent (``event_sent``) and not consumed yet, in the order they came: kept until
+    an event task of their name takes them, so an event may come before its node is reached."""

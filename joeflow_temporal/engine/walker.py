@@ -12,18 +12,35 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.common import (
+    RetryPolicy,
+    SearchAttributeKey,
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    FailureError,
+    WorkflowAlreadyStartedError,
+)
 
 from joeflow_temporal.engine import names
 from joeflow_temporal.engine.payloads import (
     CancelRequest,
     CancelTasks,
+    ChildEnded,
+    ChildStart,
     ConfirmTask,
+    ConsumeEvent,
+    CreateChildren,
+    CreatedChildren,
     CreatedTask,
     CreateTask,
     MachineOutcome,
     OverrideRequest,
+    ParentRef,
     RunHook,
     RunMachineTask,
     TaskAssigned,
@@ -31,9 +48,10 @@ from joeflow_temporal.engine.payloads import (
     TimedOut,
     TimeOut,
     WalkerInput,
+    WorkflowRef,
 )
 from joeflow_temporal.engine.spec import Graph, Node, NodeKind, TaskStatus, TaskType
-from joeflow_temporal.engine.state import HookCall, OpenTask, Phase, WalkerState
+from joeflow_temporal.engine.state import HookCall, OpenTask, Phase, SentEvent, WalkerState
 
 MIRROR_TIMEOUT = timedelta(seconds=30)
 MIRROR_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
@@ -82,6 +100,18 @@ HOOK_RETRY = RetryPolicy(
 """A hook (a project's code, e-mail) is retried for about seven minutes, then given up on and
 logged: a notification that cannot be sent never holds up the instance for good."""
 
+PROCESS_STRUCTURE = "subworkflows-and-events"
+"""Patch id: subworkflow and event tasks (``Phase.CHILDREN``, ``Phase.EVENT``) and a child
+instance's ``child_ended`` signal to its parent. Asked only where those run, which instances
+from before never reach (their graphs have no such nodes)."""
+CHILD_BATCH = 100
+"""Child instances created-and-returned by one activity and started together: a batch's events
+(three per child) leave room in a run for the continue-as-new that may follow it."""
+MAX_PENDING_CHILDREN = 1_000
+"""Children of one task running at once, at most: Temporal allows 2,000 pending children per
+execution; the next batch starts when enough have ended."""
+CHILD_SEARCH_ATTRIBUTE = SearchAttributeKey.for_keyword(names.SEARCH_ATTRIBUTE)
+
 RUN_HISTORY_LIMIT = 4_000
 """Continue as new at this many events even before the server suggests it: the server only
 says so when a workflow task starts, and a chain of local activities runs in one long task."""
@@ -99,6 +129,8 @@ PHASE_OF_KIND = {
     NodeKind.WAIT: Phase.WAIT,
     NodeKind.JOIN: Phase.JOIN,
     NodeKind.START: Phase.WAIT,
+    NodeKind.SUBWORKFLOW: Phase.CHILDREN,
+    NodeKind.EVENT: Phase.EVENT,
 }
 """The phase a node's task enters once its row is created: how the walker drives each kind."""
 
@@ -147,6 +179,7 @@ class JoeflowWalker:
                 if self._cancel_requests:
                     if await self._cancel_committed():
                         await self._cancel_instance()
+                        await self._tell_parent()
                         return self._state
                     continue
                 if self._overrides:
@@ -154,6 +187,7 @@ class JoeflowWalker:
                     continue
                 if not self._state.tasks:
                     await self._mirror(names.FINISH_WORKFLOW, self._input.workflow)
+                    await self._tell_parent()
                     return self._state
                 await self._quiesce()
                 if self._state.tasks and not (self._cancel_requests or self._overrides):
@@ -162,6 +196,7 @@ class JoeflowWalker:
         except asyncio.CancelledError:
             # Temporal cancellation: mirror it, then let the execution end as canceled.
             await self._cancel_instance()
+            await self._tell_parent()
             raise
 
     @property
@@ -231,6 +266,17 @@ class JoeflowWalker:
                 hook=ON_TASK_ASSIGNED, task_id=assigned.task_id, assignee_ids=assigned.assignee_ids
             )
         )
+
+    @workflow.signal(name=names.CHILD_ENDED)
+    def child_ended(self, ended: ChildEnded) -> None:
+        for task in self._state.tasks.values():
+            if task.id == ended.task_id and ended.pk not in task.children_ended:
+                task.children_ended.append(ended.pk)
+
+    @workflow.signal(name=names.EVENT_SENT)
+    def event_sent(self, event: SentEvent) -> None:
+        if event not in self._state.events:
+            self._state.events.append(event)
 
     @workflow.signal(name=names.OVERRIDE)
     def override(self, request: OverrideRequest) -> None:
@@ -303,6 +349,7 @@ class JoeflowWalker:
 
     async def _cancel_instance(self) -> None:
         await self._quiesce()
+        await self._cancel_children(*self._state.tasks.values())
         await self._mirror(
             names.CANCEL_TASKS,
             CancelTasks(workflow=self._input.workflow, task_ids=None),
@@ -355,6 +402,7 @@ class JoeflowWalker:
         return True
 
     async def _drop_open_tasks(self) -> None:
+        await self._cancel_children(*self._state.tasks.values())
         dropped = [task.id for task in self._state.tasks.values() if task.id is not None]
         self._state.tasks.clear()
         if dropped:
@@ -402,6 +450,12 @@ class JoeflowWalker:
                         await self._confirm_human(task)
                     else:
                         await self._human_timer(task)
+            case Phase.CHILDREN:
+                await self._children(task)
+            case Phase.EVENT:
+                event = lambda: self._next_event(task)  # noqa: E731
+                if await self._wait(task, ready=lambda: event() is not None):
+                    await self._consume_event(task, event())
             case Phase.FAILED:
                 if await self._wait(task, ready=lambda: task.id in self._state.reruns):
                     await self._confirm_rerun(task)
@@ -540,6 +594,8 @@ class JoeflowWalker:
         if node is not None and PHASE_OF_KIND[node.kind] == Phase.HUMAN:
             resume = Phase.HUMAN
             statuses = [TaskStatus.SCHEDULED, TaskStatus.SUCCEEDED, TaskStatus.CANCELED]
+        elif node is not None and node.kind == NodeKind.SUBWORKFLOW:
+            resume, statuses = Phase.CHILDREN, [TaskStatus.SCHEDULED, TaskStatus.CANCELED]
         else:
             resume, statuses = Phase.RUN, [TaskStatus.SCHEDULED, TaskStatus.CANCELED]
         status = await self._confirm_signal(task, self._state.reruns, statuses)
@@ -645,6 +701,7 @@ class JoeflowWalker:
 
     async def _confirm_cancel(self, task: OpenTask) -> None:
         if await self._confirm_signal(task, self._state.cancels, [TaskStatus.CANCELED]):
+            await self._cancel_children(task)  # before the instance may end without it
             del self._state.tasks[task.key]
 
     async def _confirm_signal(
@@ -681,6 +738,144 @@ class JoeflowWalker:
             heartbeat_timeout=config.heartbeat_timeout,
             retry_policy=MIRROR_RETRY,
         )
+
+    # Process structure: subworkflows and events
+
+    async def _children(self, task: OpenTask) -> None:
+        """Create the task's child instances (once), start them in batches as child workflows,
+        and finish the task when every one has ended (each says so: ``child_ended``).
+
+        Children are abandoned by Temporal when this run closes (they outlive a continue-as-new)
+        and canceled by the walker itself with the task or the instance (``_cancel_children``).
+        """
+        workflow.patched(PROCESS_STRUCTURE)
+        total = task.children_total
+        if total is None or len(task.children) < total:
+            running = lambda: len(task.children) - len(task.children_ended)  # noqa: E731
+            room = lambda: running() + CHILD_BATCH <= MAX_PENDING_CHILDREN  # noqa: E731
+            if total is not None and not await self._wait(task, ready=room):
+                return
+            await self._start_children(task)
+            return
+        if await self._wait(task, ready=lambda: len(set(task.children_ended)) >= total):
+            await self._complete(task)
+
+    async def _start_children(self, task: OpenTask) -> None:
+        node = self._graph.nodes[task.name]
+        ref = TaskRef(workflow=self._input.workflow, task_id=task.row_id)
+        batch = await self._activity(
+            names.CREATE_CHILDREN,
+            CreateChildren(task=ref, offset=len(task.children), limit=CHILD_BATCH),
+            result_type=CreatedChildren,
+            start_to_close_timeout=self._input.config.task_timeout,
+            heartbeat_timeout=self._input.config.heartbeat_timeout,
+            retry_policy=MIRROR_RETRY,
+        )
+        if batch.status == TaskStatus.FAILED:
+            task.phase = Phase.FAILED
+            return
+        if batch.status == TaskStatus.CANCELED:
+            del self._state.tasks[task.key]
+            return
+        task.children_total = batch.total
+        self._in_flight += 1
+        try:
+            await asyncio.gather(
+                *(self._start_child(task, node, batch, child) for child in batch.children)
+            )
+        finally:
+            self._in_flight -= 1
+
+    async def _start_child(
+        self, task: OpenTask, node: Node, batch: CreatedChildren, child: ChildStart
+    ) -> None:
+        label = node.subworkflow or ""
+        child_input = WalkerInput(
+            graph=batch.graph or self._graph,
+            workflow=WorkflowRef(label=label, pk=child.pk),
+            start_task_id=child.start_task_id,
+            start_node=batch.start_node,
+            start_task_key=child.start_task_key,
+            config=self._input.config,
+            parent=ParentRef(workflow_id=workflow.info().workflow_id, task_id=task.row_id),
+        )
+        try:
+            await workflow.start_child_workflow(
+                names.WORKFLOW_TYPE,
+                child_input,
+                id=names.workflow_id(label, child.pk),
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+                search_attributes=TypedSearchAttributes(
+                    [SearchAttributePair(CHILD_SEARCH_ATTRIBUTE, label)]
+                ),
+            )
+        except WorkflowAlreadyStartedError as error:
+            self._fatal = error  # another database's instance has the id: say so, loudly
+            return
+        task.children.append(child.pk)
+
+    async def _cancel_children(self, *tasks: OpenTask) -> None:
+        """Ask the child instances of these subworkflow tasks that have not ended to cancel."""
+        ids = [
+            names.workflow_id(self._graph.nodes[task.name].subworkflow or "", pk)
+            for task in tasks
+            if task.name in self._graph.nodes
+            for pk in task.children
+            if pk not in task.children_ended
+        ]
+        if ids:
+            await asyncio.gather(*(self._cancel_child(id) for id in ids))
+
+    async def _cancel_child(self, workflow_id: str) -> None:
+        try:
+            await workflow.get_external_workflow_handle(workflow_id).cancel()
+        except FailureError:
+            pass  # it ended meanwhile
+
+    async def _tell_parent(self) -> None:
+        """A child instance tells its parent's subworkflow task that it has ended."""
+        parent = self._input.parent
+        if parent is None:
+            return
+        workflow.patched(PROCESS_STRUCTURE)
+        ended = ChildEnded(task_id=parent.task_id, pk=self._input.workflow.pk)
+        try:
+            await workflow.get_external_workflow_handle(parent.workflow_id).signal(
+                names.CHILD_ENDED, ended
+            )
+        except FailureError:
+            workflow.logger.info("Parent %s has ended; not told", parent.workflow_id)
+
+    def _next_event(self, task: OpenTask) -> SentEvent | None:
+        name = self._graph.nodes[task.name].event
+        return next((event for event in self._state.events if event.name == name), None)
+
+    async def _consume_event(self, task: OpenTask, event: SentEvent | None) -> None:
+        """Take the event (it leaves the buffer) and finish the task with it once the event's
+        commit is visible; an event never committed is dropped and the task waits on."""
+        if event is None:
+            return
+        workflow.patched(PROCESS_STRUCTURE)
+        self._state.events.remove(event)
+        ref = TaskRef(workflow=self._input.workflow, task_id=task.row_id)
+        config = self._input.config
+        try:
+            status = await self._activity(
+                names.CONSUME_EVENT,
+                ConsumeEvent(task=ref, event_id=event.event_id, wait=config.confirm_timeout),
+                result_type=TaskStatus,
+                start_to_close_timeout=config.confirm_timeout + MIRROR_TIMEOUT,
+                heartbeat_timeout=config.heartbeat_timeout,
+                retry_policy=MIRROR_RETRY,
+            )
+        except ActivityError:
+            workflow.logger.warning("Event %s was never committed; ignored", event.event_id)
+            return
+        if status == TaskStatus.SUCCEEDED:
+            self._advance(task, None)
+        elif status == TaskStatus.CANCELED:
+            del self._state.tasks[task.key]
 
     # State transitions (synchronous: no await between reading and writing the state)
 

@@ -25,7 +25,11 @@ from joeflow_temporal.contrib.reversion import with_reversion
 from joeflow_temporal.engine import names
 from joeflow_temporal.engine.payloads import (
     CancelTasks,
+    ChildStart,
     ConfirmTask,
+    ConsumeEvent,
+    CreateChildren,
+    CreatedChildren,
     CreatedTask,
     CreateTask,
     MachineOutcome,
@@ -36,9 +40,9 @@ from joeflow_temporal.engine.payloads import (
     TimeOut,
     WorkflowRef,
 )
-from joeflow_temporal.engine.spec import TaskStatus
+from joeflow_temporal.engine.spec import NodeKind, TaskStatus
 from joeflow_temporal.exceptions import RETRIED
-from joeflow_temporal.models import Task, Workflow
+from joeflow_temporal.models import Task, Workflow, WorkflowEvent
 from joeflow_temporal.runtime.compile import HOOKS
 from joeflow_temporal.runtime.machine import TaskRaised, run_method
 from joeflow_temporal.runtime.rows import human_task_or_failure, new_task
@@ -367,6 +371,126 @@ def finish_workflow(ref: WorkflowRef) -> None:
     Workflow.objects.filter(pk=ref.pk, completed=None).update(completed=timezone.now())
 
 
+@db_activity(names.CREATE_CHILDREN)
+def create_children(request: CreateChildren) -> CreatedChildren:
+    """Create a subworkflow task's child instances, each with its start task, and return
+    those from ``offset`` on (at most ``limit``), for the walker to start as child workflows.
+
+    All children are created at the first call, in one transaction with the task locked; a
+    retry, or the call for the next batch, finds them (``parent_task``, ``parent_item``), so each
+    item gets exactly one child. ``fields`` or ``for_each`` raising or giving no dicts, or a
+    child that cannot be saved, records the task ``failed`` with what went wrong.
+    """
+    parent = load_workflow(request.task.workflow)
+    with transaction.atomic():
+        task = (
+            Task.objects.select_for_update()
+            .filter(pk=request.task.task_id, _workflow_id=parent.pk)
+            .first()
+        )
+        if task is None or task.status == Task.CANCELED:
+            return CreatedChildren(status=TaskStatus.CANCELED)
+        if task.status == Task.FAILED:
+            return CreatedChildren(status=TaskStatus.FAILED)
+        node = parent.get_node(task.name)
+        child_cls = workflow_class(node.label)
+        start_node = child_start_node(child_cls)
+        children = child_cls.objects.filter(parent_task=task)
+        if not children.exists():
+            try:
+                with transaction.atomic(), heartbeating():
+                    create_child_rows(parent, task, node, child_cls, start_node)
+            except RETRIED:
+                raise
+            except Exception as error:
+                task.fail(error)
+                return CreatedChildren(status=TaskStatus.FAILED)
+        total = children.count()
+        batch = list(
+            children.order_by("parent_item").values_list("pk", flat=True)[
+                request.offset : request.offset + request.limit
+            ]
+        )
+        starts = dict(
+            Task.objects.filter(_workflow_id__in=batch, name=start_node)
+            .order_by("pk")
+            .values_list("_workflow_id", "pk")
+        )
+        keys = dict(Task.objects.filter(pk__in=starts.values()).values_list("pk", "key"))
+    return CreatedChildren(
+        status=TaskStatus.SCHEDULED,
+        total=total,
+        children=[
+            ChildStart(pk=pk, start_task_id=starts[pk], start_task_key=keys[starts[pk]])
+            for pk in batch
+        ],
+        graph=child_cls.get_graph_spec(),
+        start_node=start_node,
+    )
+
+
+def child_start_node(child_cls) -> str:
+    """The name of the child class's ``tasks.Start()`` node (check E021 wants exactly one)."""
+    starts = [name for name, node in child_cls.get_nodes() if node_kind(node) == NodeKind.START]
+    if len(starts) != 1:
+        raise ApplicationError(
+            f"{child_cls._meta.label} has {len(starts)} tasks.Start() nodes, needs exactly one.",
+            type="NoStartNode",
+            non_retryable=True,
+        )
+    return starts[0]
+
+
+def node_kind(node) -> NodeKind | None:
+    return getattr(node, "node_kind", None)
+
+
+def create_child_rows(parent, task, node, child_cls, start_node: str) -> None:
+    for item, fields in enumerate(node.child_fields(parent)):
+        child = child_cls(**fields, parent_task=task, parent_item=item)
+        child.full_clean(exclude=["parent_task", "parent_item"], validate_unique=False)
+        child.save()
+        child.record_start(start_node)
+
+
+@db_activity(names.CONSUME_EVENT)
+def consume_event(request: ConsumeEvent) -> TaskStatus:
+    """Finish an event task with the event row ``event_id`` once that row's commit is visible.
+
+    Answers ``succeeded`` (now, or by an earlier attempt), ``scheduled`` when another task took
+    the event (the task waits on), ``canceled`` when the task was canceled meanwhile; fails for
+    good (``NeverCommitted``) when the row does not show within ``wait``.
+    """
+    deadline = time.monotonic() + request.wait.total_seconds()
+    pause = CONFIRM_FIRST_PAUSE
+    events = WorkflowEvent.objects.filter(
+        pk=request.event_id, _workflow_id=request.task.workflow.pk
+    )
+    with heartbeating():
+        while not events.exists():
+            if time.monotonic() >= deadline:
+                raise ApplicationError(
+                    f"Event {request.event_id} was never committed.",
+                    type="NeverCommitted",
+                    non_retryable=True,
+                )
+            time.sleep(pause)
+            pause = min(2 * pause, CONFIRM_MAX_PAUSE)
+    with transaction.atomic():
+        task = Task.objects.select_for_update().get(pk=request.task.task_id)
+        event = events.select_for_update().get()
+        if event.task_id == task.pk:
+            return TaskStatus.SUCCEEDED
+        if task.status != Task.SCHEDULED:
+            return TaskStatus(task.status)
+        if event.task_id is not None:
+            return TaskStatus.SCHEDULED
+        event.task = task
+        event.save(update_fields=["task"])
+        task.finish(event.sent_by)
+    return TaskStatus.SUCCEEDED
+
+
 ACTIVITIES = [
     create_task,
     create_human_task,
@@ -376,6 +500,8 @@ ACTIVITIES = [
     finish_workflow,
     run_hook,
     time_out_task,
+    create_children,
+    consume_event,
 ]
 
 

@@ -31,6 +31,8 @@ def compile_graph(cls) -> Graph:
             join=tuple(sorted(getattr(obj, "parents", ()))) if kind == NodeKind.JOIN else (),
             local_activity=bool(getattr(obj, "local_activity", False)),
             **human_work(obj) if kind == NodeKind.VIEW else {},
+            subworkflow=obj.label if kind == NodeKind.SUBWORKFLOW else None,
+            event=obj.event_name if kind == NodeKind.EVENT else None,
         )
     edges = tuple((node_name(start), node_name(end)) for start, end in cls.edges)
     hooks = tuple(hook for hook in HOOKS if overrides_hook(cls, hook))

@@ -30,11 +30,13 @@ def test_engine_exports():
 
 def test_task_exports():
     assert sorted(joeflow_temporal.tasks.__all__) == [
+        "Event",
         "HUMAN",
         "Join",
         "MACHINE",
         "Start",
         "StartView",
+        "Subworkflow",
         "UpdateView",
         "Wait",
         "local_activity",
@@ -54,6 +56,7 @@ def test_temporal_names():
     assert (names.CANCEL, names.STATE) == ("cancel", "state")
     assert (names.IDLE, names.FOLLOWED) == ("idle", "followed")
     assert names.TASK_ASSIGNED == "task_assigned"
+    assert (names.CHILD_ENDED, names.EVENT_SENT) == ("child_ended", "event_sent")
 
 
 def test_joeflow_names():
@@ -64,6 +67,7 @@ def test_joeflow_names():
     assert sorted(joeflow_temporal.models.__all__) == [
         "Task",
         "Workflow",
+        "WorkflowEvent",
         "get_workflow",
         "get_workflows",
     ]

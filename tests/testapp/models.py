@@ -1,8 +1,10 @@
 """Workflows that exercise one engine semantic each."""
 
+import json
 import os
 import time
 from datetime import timedelta
+from typing import Any
 
 from django import forms as django_forms
 from django.contrib.auth import get_user_model
@@ -843,6 +845,154 @@ class DeadlineLoopWorkflow(LoopWorkflow):
         (LoopWorkflow.again, LoopWorkflow.increment),
         (LoopWorkflow.again, LoopWorkflow.done),
     ]
+
+    class Meta:
+        proxy = True
+
+
+# Process structure: subworkflows and events
+
+
+class Purchase(Workflow):
+    total = models.IntegerField(default=0)
+    items = models.JSONField(default=list, blank=True)
+    paid_amount = models.IntegerField(null=True, blank=True)
+    note = models.CharField(max_length=100, blank=True)
+    log = models.TextField(blank=True)
+
+    def record(self, line: str) -> None:
+        """Append a line to ``log`` (under the walker's row lock: a machine task's effect)."""
+        self.log += f"{line}\n"
+        self.save(update_fields=["log"])
+
+
+class Payment(Workflow):
+    amount = models.IntegerField(default=0)
+    approved = models.BooleanField(default=False)
+    charged = models.IntegerField(default=0)
+
+
+class PaymentWorkflow(Payment):
+    start = tasks.Start()
+
+    def charge(self):
+        self.charged += 1
+        self.save(update_fields=["charged"])
+
+    edges = [(start, charge)]
+
+    class Meta:
+        proxy = True
+
+
+class ApprovedPaymentWorkflow(Payment):
+    """A child that waits for a person: it runs until someone approves (or it is canceled)."""
+
+    start = tasks.Start()
+    approve = tasks.UpdateView(fields=["approved"])
+
+    edges = [(start, approve)]
+
+    class Meta:
+        proxy = True
+
+
+class PackItem(Workflow):
+    item = models.CharField(max_length=100)
+    packed = models.IntegerField(default=0)
+
+
+class PackItemWorkflow(PackItem):
+    start = tasks.Start()
+
+    def pack(self):
+        if self.item == "broken":
+            raise ValueError(f"cannot pack {self.item}")
+        self.packed += 1
+        self.save(update_fields=["packed"])
+
+    edges = [(start, pack)]
+
+    class Meta:
+        proxy = True
+
+
+class SubworkflowOrderWorkflow(Purchase):
+    start = tasks.Start()
+    pay = tasks.Subworkflow(PaymentWorkflow, fields=lambda order: {"amount": order.total})
+    pack = tasks.Subworkflow(
+        "testapp.PackItemWorkflow", for_each=lambda order: [{"item": i} for i in order.items]
+    )
+
+    def ship(self):
+        self.record("shipped")
+
+    edges = [(start, pay), (pay, pack), (pack, ship)]
+
+    class Meta:
+        proxy = True
+
+
+class WaitingChildrenOrderWorkflow(Purchase):
+    """Children that wait for a person, for cancel and continue-as-new while they run."""
+
+    start = tasks.Start()
+    approvals = tasks.Subworkflow(
+        ApprovedPaymentWorkflow,
+        for_each=lambda order: [{"amount": amount} for amount in order.items],
+    )
+
+    def done(self):
+        self.record("done")
+
+    edges = [(start, approvals), (approvals, done)]
+
+    class Meta:
+        proxy = True
+
+
+def bad_items(note: str) -> Any:
+    """What a mistaken ``for_each`` gives: ``note`` as is, or parsed when it looks like JSON."""
+    return json.loads(note) if note.startswith("[") else note
+
+
+class BadFanOutOrderWorkflow(Purchase):
+    start = tasks.Start()
+    pack = tasks.Subworkflow(PackItemWorkflow, for_each=lambda order: bad_items(order.note))
+
+    edges = [(start, pack)]
+
+    class Meta:
+        proxy = True
+
+
+class EventOrderWorkflow(Purchase):
+    start = tasks.Start()
+    paid = tasks.Event("payment_received", fields=["paid_amount"])
+
+    def ship(self):
+        self.record(f"shipped after {self.paid_amount}")
+
+    edges = [(start, paid), (paid, ship)]
+
+    class Meta:
+        proxy = True
+
+
+class EventLoopOrderWorkflow(Purchase):
+    """An event task reached again and again: each event is consumed by one of its tasks."""
+
+    start = tasks.Start()
+    paid = tasks.Event("installment", fields=["paid_amount"])
+
+    def add(self):
+        self.total += self.paid_amount or 0
+        self.save(update_fields=["total"])
+
+    def again(self):
+        return [] if self.total >= 30 else [self.paid]
+
+    edges = [(start, paid), (paid, add), (add, again), (again, paid)]
 
     class Meta:
         proxy = True
