@@ -70,6 +70,8 @@ def check_workflow(workflow) -> list[checks.CheckMessage]:
         check_views,
         check_view_fields,
         check_human_work,
+        check_subworkflows,
+        check_events,
     ):
         errors += guarded(check, workflow)
     return errors
@@ -599,6 +601,88 @@ def check_human_work(workflow):
                     f"the task {name!r} has candidate_groups={groups!r}, not a list of group "
                     "names.",
                     'Give the names of auth groups, e.g. candidate_groups=["reviewers"].',
+                )
+            )
+    return errors
+
+
+# Process structure (DESIGN "Process structure")
+
+
+def nodes_of_kind(workflow, kind: NodeKind) -> dict[str, object]:
+    return {
+        name: node
+        for name, node in workflow.get_nodes()
+        if getattr(node, "node_kind", None) == kind
+    }
+
+
+def check_subworkflows(workflow):
+    """A ``Subworkflow`` names an installed workflow class with exactly one ``tasks.Start()``
+    (through which each child is started)."""
+    from joeflow_temporal.models import Workflow
+
+    errors = []
+    for name, node in nodes_of_kind(workflow, NodeKind.SUBWORKFLOW).items():
+        try:
+            child = node.get_workflow_class()
+        except (LookupError, ValueError):
+            child = None
+        if not (isinstance(child, type) and issubclass(child, Workflow) and child.edges):
+            errors.append(
+                error(
+                    workflow,
+                    21,
+                    f"the subworkflow {name!r} names {node.workflow_cls!r}, which is no "
+                    "installed workflow class.",
+                    'Give the class, or its label as a string ("app_label.ModelName"), of a '
+                    "workflow with edges, in an installed app.",
+                )
+            )
+            continue
+        starts = list(nodes_of_kind(child, NodeKind.START))
+        if len(starts) != 1:
+            errors.append(
+                error(
+                    workflow,
+                    21,
+                    f"the subworkflow {name!r} starts {child._meta.label_lower}, which has "
+                    f"{len(starts)} tasks.Start() nodes ({', '.join(starts) or 'none'}).",
+                    f"Give {child.__name__} exactly one start = tasks.Start(): each child "
+                    "instance is started through it.",
+                )
+            )
+    return errors
+
+
+def check_events(workflow):
+    """Each event name belongs to one ``Event`` node of the class, whose ``fields`` a form of
+    the model can edit."""
+    errors = []
+    by_event: dict[str, list[str]] = {}
+    for name, node in nodes_of_kind(workflow, NodeKind.EVENT).items():
+        by_event.setdefault(node.event_name, []).append(name)
+        problem = form_problem(workflow, node)
+        if problem:
+            errors.append(
+                error(
+                    workflow,
+                    23,
+                    f"the event task {name!r} cannot take its data: {problem}",
+                    "List in fields= the names of the model's editable fields the event sets; "
+                    f"on {workflow.__name__} they are {', '.join(editable_fields(workflow))}.",
+                )
+            )
+    for event, names in by_event.items():
+        if len(names) > 1:
+            errors.append(
+                error(
+                    workflow,
+                    22,
+                    f"the event {event!r} is waited for by {len(names)} tasks "
+                    f"({', '.join(names)}): which one would an event go to?",
+                    "Give each tasks.Event its own name; one Event task reached again and "
+                    "again (a loop) takes one event each time.",
                 )
             )
     return errors

@@ -102,8 +102,9 @@ logged: a notification that cannot be sent never holds up the instance for good.
 
 PROCESS_STRUCTURE = "subworkflows-and-events"
 """Patch id: subworkflow and event tasks (``Phase.CHILDREN``, ``Phase.EVENT``) and a child
-instance's ``child_ended`` signal to its parent. Asked only where those run, which instances
-from before never reach (their graphs have no such nodes)."""
+instance's ``child_ended`` signal to its parent. Marked at the start of a run whose graph has
+such nodes, or that is a child; instances from before never reach that code (their graphs have
+no such nodes and they have no parent)."""
 CHILD_BATCH = 100
 """Child instances created-and-returned by one activity and started together: a batch's events
 (three per child) leave room in a run for the continue-as-new that may follow it."""
@@ -170,6 +171,12 @@ class JoeflowWalker:
     async def run(self, input: WalkerInput) -> WalkerState:
         # Decided once per run, so a run that began before the patch replays the old way.
         self._one_activity_per_step = workflow.patched(ONE_ACTIVITY_PER_STEP)
+        if self._input.parent is not None or any(
+            node.kind in (NodeKind.SUBWORKFLOW, NodeKind.EVENT)
+            for node in self._graph.nodes.values()
+        ):
+            workflow.patched(PROCESS_STRUCTURE)  # at the start: a marker after a local activity
+            # may fall into the next workflow task, where a replay would not expect it
         self._launch_all()
         try:
             while True:
@@ -748,7 +755,6 @@ class JoeflowWalker:
         Children are abandoned by Temporal when this run closes (they outlive a continue-as-new)
         and canceled by the walker itself with the task or the instance (``_cancel_children``).
         """
-        workflow.patched(PROCESS_STRUCTURE)
         total = task.children_total
         if total is None or len(task.children) < total:
             running = lambda: len(task.children) - len(task.children_ended)  # noqa: E731
@@ -838,7 +844,6 @@ class JoeflowWalker:
         parent = self._input.parent
         if parent is None:
             return
-        workflow.patched(PROCESS_STRUCTURE)
         ended = ChildEnded(task_id=parent.task_id, pk=self._input.workflow.pk)
         try:
             await workflow.get_external_workflow_handle(parent.workflow_id).signal(
@@ -856,7 +861,6 @@ class JoeflowWalker:
         commit is visible; an event never committed is dropped and the task waits on."""
         if event is None:
             return
-        workflow.patched(PROCESS_STRUCTURE)
         self._state.events.remove(event)
         ref = TaskRef(workflow=self._input.workflow, task_id=task.row_id)
         config = self._input.config

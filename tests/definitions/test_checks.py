@@ -214,3 +214,70 @@ def test_on_timeout_may_name_a_method_outside_edges():
     assert graph.nodes["escalate"].type == "machine"
     assert graph.nodes["review"].on_timeout == "escalate"
     assert graph.nodes["review"].due == timedelta(hours=1)
+
+
+@isolate_apps("tests.testapp")
+def test_process_structure_is_checked():
+    class Child(Workflow):
+        def a(self):
+            pass
+
+        edges = [(a, a)]
+
+        class Meta:
+            app_label = "testapp"
+
+    class Twins(Workflow):
+        one = tasks.Start()
+        two = tasks.Start()
+
+        def a(self):
+            pass
+
+        edges = [(one, a), (two, a)]
+
+        class Meta:
+            app_label = "testapp"
+
+    class Parent(Workflow):
+        amount = models.IntegerField(default=0)
+        start = tasks.Start()
+        no_start = tasks.Subworkflow(Child)
+        two_starts = tasks.Subworkflow(Twins)
+        nowhere = tasks.Subworkflow("testapp.Ghost")
+        not_a_workflow = tasks.Subworkflow(int)
+        paid = tasks.Event("paid", fields=["amount"])
+        paid_again = tasks.Event("paid")
+        bad_fields = tasks.Event("other", fields=["ghost"])
+
+        edges = [
+            (start, no_start),
+            (no_start, two_starts),
+            (two_starts, nowhere),
+            (nowhere, not_a_workflow),
+            (not_a_workflow, paid),
+            (paid, paid_again),
+            (paid_again, bad_fields),
+        ]
+
+        class Meta:
+            app_label = "testapp"
+
+    errors = joeflow_checks.check_workflow(Parent)
+    assert sorted(ids(errors)) == sorted(
+        ["joeflow_temporal.E021"] * 4 + ["joeflow_temporal.E022", "joeflow_temporal.E023"]
+    )
+    messages = " ".join(error.msg for error in errors)
+    assert "which has 0 tasks.Start() nodes (none)" in messages
+    assert "which has 2 tasks.Start() nodes (one, two)" in messages
+    assert "'testapp.Ghost', which is no installed workflow class" in messages
+    assert "the event 'paid' is waited for by 2 tasks (paid, paid_again)" in messages
+    assert "Parent has no field 'ghost'" in messages
+    assert all(error.hint for error in errors)
+
+
+def test_process_structure_arguments_of_the_wrong_type_raise():
+    with pytest.raises(TypeError, match="function of the instance"):
+        tasks.Subworkflow("testapp.Child", for_each=[{"a": 1}])
+    with pytest.raises(TypeError, match="event's name"):
+        tasks.Event(None)  # type: ignore[arg-type]

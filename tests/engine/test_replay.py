@@ -138,6 +138,43 @@ def human_work_hooks():
     return workflow
 
 
+def subworkflows():
+    """A subworkflow and a fan-out of child workflows (patch ``subworkflows-and-events``)."""
+    workflow = models.SubworkflowOrderWorkflow.start(total=5, items=["cup", "plate"])
+    result(workflow)
+    return workflow
+
+
+def subworkflow_child():
+    """A child instance, which tells its parent ``child_ended``."""
+    order = models.SubworkflowOrderWorkflow.start(total=5, items=[])
+    result(order)
+    return models.PaymentWorkflow.objects.get(parent_task__name="pay", parent_task___workflow=order)
+
+
+def subworkflow_canceled():
+    """The parent canceled while its children wait: it cancels them."""
+    workflow = models.WaitingChildrenOrderWorkflow.start(items=[1, 2])
+    wait_until(
+        lambda: [
+            t for t in workflow.get_engine_state()["tasks"].values() if len(t["children"]) == 2
+        ]
+    )
+    workflow.cancel()
+    return workflow
+
+
+def events():
+    """An event sent before its task is reached, one sent twice, one while it waits."""
+    workflow = models.EventLoopOrderWorkflow.start()
+    workflow.send_event("installment", {"paid_amount": 10}, event_id="a")
+    workflow.send_event("installment", {"paid_amount": 10}, event_id="a")
+    workflow.send_event("installment", {"paid_amount": 10}, event_id="b")
+    wait_until(lambda: models.EventLoopOrderWorkflow.objects.get(pk=workflow.pk).total == 20)
+    workflow.send_event("installment", {"paid_amount": 10}, event_id="c")
+    return workflow
+
+
 @override_settings(JOEFLOW_TEMPORAL_LOCAL_ACTIVITIES=True)
 def local_activities():
     workflow = models.LoopWorkflow.start(target=3)
@@ -158,6 +195,10 @@ SCENARIOS = [
     local_activities,
     human_work_timeout,
     human_work_hooks,
+    subworkflows,
+    subworkflow_child,
+    subworkflow_canceled,
+    events,
 ]
 
 
