@@ -196,3 +196,31 @@ def test_event_bad_input(worker):
         order.send_event("payment_received", {"paid_amount": 6})
     order.refresh_from_db()
     assert order.paid_amount == 5
+
+
+def test_an_override_that_drops_the_subworkflow_task_cancels_its_children(worker):
+    order = models.WaitingChildrenOrderWorkflow.start(items=[1, 2])
+    wait_until(lambda: Task.objects.filter(name="approve", status=Task.SCHEDULED).count() == 2)
+    wait_for_engine(order)
+    order.override(["done"], comment="approved by phone")
+    result(order)
+    for child in models.ApprovedPaymentWorkflow.objects.filter(parent_task___workflow=order):
+        wait_until(lambda child=child: ended(child))
+        assert child.task_set.get(name="approve").status == Task.CANCELED
+    assert tasks(order)[-1] == ("done", "succeeded")
+
+
+def test_a_failed_fan_out_reruns_once_fixed(worker):
+    order = models.BadFanOutOrderWorkflow.start(note="oops")
+    pack = wait_until(lambda: order.task_set.filter(name="pack", status=Task.FAILED).first())
+    assert pack.exception == (
+        "SubworkflowError: for_each of pack returned str, not a list of dicts."
+    )
+    models.BadFanOutOrderWorkflow.objects.filter(pk=order.pk).update(
+        note='[{"item": "a"}, {"item": "b"}]'
+    )
+    pack.rerun(comment="fixed the list")
+    result(order)
+    children = models.PackItemWorkflow.objects.filter(parent_task=pack).order_by("parent_item")
+    assert [(c.item, c.packed) for c in children] == [("a", 1), ("b", 1)]
+    assert tasks(order) == [("start", "succeeded"), ("pack", "succeeded")]
