@@ -161,3 +161,19 @@ class TimedOut(BaseModel):
     """True: the task was canceled now; False: it was already closed (completed meanwhile)."""
     due: datetime | None = None
     """The row's due date, when it still has one in the future (a project moved it): wait on."""
+
+
+class ScheduledStart(BaseModel):
+    """What a Temporal Schedule starts at each firing: the class and its scheduled start node."""
+
+    label: str
+    node: str
+
+
+class StartScheduled(BaseModel):
+    """One firing of a schedule: ``firing_id`` (the firing's workflow id, which Temporal makes
+    of the schedule's action id and the scheduled time) keys the instance it creates."""
+
+    label: str
+    node: str
+    firing_id: str
