@@ -203,9 +203,14 @@ def sync(task_queue: str | None = None, dry_run: bool = False) -> list[Change]:
             the Schedules already done stay done (running it again finishes the job).
     """
     from joeflow_temporal import conf
-    from joeflow_temporal.exceptions import TemporalUnavailable
+    from joeflow_temporal.exceptions import TemporalUnavailable, running_tests_without_environment
     from joeflow_temporal.runtime import client
 
+    if running_tests_without_environment():
+        raise SyncFailed(
+            "Tests do not sync the schedules of JOEFLOW_TEMPORAL_ADDRESS "
+            f"({conf.get('JOEFLOW_TEMPORAL_ADDRESS')}): it may be a developer's server."
+        )
     queue = task_queue or conf.get("JOEFLOW_TEMPORAL_TASK_QUEUE")
 
     async def call() -> list[Change]:

@@ -69,10 +69,17 @@ def create_schedule(schedule_id: str) -> None:
 
 @pytest.fixture
 def schedules(temporal_server):
-    """Deletes every Schedule afterwards: the dev server is the session's."""
+    """No Schedule before, none after: the dev server is the session's (and other tests'
+    workers sync theirs at start-up)."""
+    delete_all()
     yield
+    delete_all()
+
+
+def delete_all() -> None:
     for schedule_id in schedule_ids():
         call(lambda client, schedule_id=schedule_id: delete(client, schedule_id))
+    wait_until(lambda: not schedule_ids())  # the listing catches up
 
 
 async def delete(client, schedule_id):
