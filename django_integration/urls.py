@@ -17,4 +17,5 @@ urlpatterns = [
     path("shipping/", include(demo.ShippingWorkflow.urls())),
     path("patrol/", include(demo.PatrolWorkflow.urls())),
     path("expenses/", include(demo.ExpenseWorkflow.urls())),
+    path("reports/", include(demo.NightlyReportWorkflow.urls())),
 ]

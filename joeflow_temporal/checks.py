@@ -15,6 +15,7 @@ from django.forms import modelform_factory
 from django.urls import NoReverseMatch, get_resolver, reverse
 from django.views.generic.edit import ModelFormMixin
 
+from joeflow_temporal.cron import describe_schedule, schedule_problem
 from joeflow_temporal.engine.spec import START_KINDS, NodeKind, TaskType
 
 
@@ -72,6 +73,7 @@ def check_workflow(workflow) -> list[checks.CheckMessage]:
         check_human_work,
         check_subworkflows,
         check_events,
+        check_schedules,
     ):
         errors += guarded(check, workflow)
     return errors
@@ -212,6 +214,64 @@ def check_start(workflow):
             3,
             f"{workflow.__name__} has no start task, so no instance can ever start.",
             "Add start = tasks.Start() or tasks.StartView(fields=[...]) and an edge from it.",
+        )
+    ]
+
+
+def check_schedules(workflow):
+    """A scheduled start's schedule is one Temporal accepts (E019), and the instances it
+    creates, with the model's default values only, can be saved (E020)."""
+    errors = []
+    for name, node in workflow.get_nodes():
+        schedule = getattr(node, "schedule", None)
+        if getattr(node, "node_kind", None) != NodeKind.START or schedule is None:
+            continue
+        problem = (
+            schedule_problem(schedule)
+            if isinstance(schedule, (str, timedelta))
+            else f"it is a {type(schedule).__name__}"
+        )
+        if problem:
+            errors.append(
+                error(
+                    workflow,
+                    19,
+                    f"the schedule of {name!r} is not valid: {problem}.",
+                    'Give a cron string in UTC with five fields or a macro ("0 9 * * MON", '
+                    '"*/15 * * * *", "@daily"), or a timedelta of at least one second.',
+                )
+            )
+            continue
+        required = fields_without_default(workflow)
+        if required:
+            errors.append(
+                error(
+                    workflow,
+                    20,
+                    f"the scheduled start {name!r} ({describe_schedule(schedule)}) saves "
+                    f"instances with the model's default values, but {', '.join(required)} "
+                    "has none.",
+                    "Give those fields a default (or null=True); set them in the first task.",
+                )
+            )
+    return errors
+
+
+def fields_without_default(model) -> list[str]:
+    """Columns a bare ``model.objects.create()`` cannot fill (no default, not null, no empty
+    string, not set automatically)."""
+    return [
+        field.name
+        for field in model._meta.concrete_fields
+        if not (
+            field.primary_key
+            or field.auto_created
+            or field.has_default()
+            or field.null
+            or field.empty_strings_allowed
+            or getattr(field, "auto_now", False)
+            or getattr(field, "auto_now_add", False)
+            or (field.remote_field is not None and field.remote_field.parent_link)
         )
     ]
 

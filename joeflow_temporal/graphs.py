@@ -5,6 +5,7 @@ Mermaid runs. Both draw the same thing in the same colors, and neither loads any
 """
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 import graphviz
 from django.utils import timezone
@@ -12,6 +13,7 @@ from django.utils.dateformat import format as format_date
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from joeflow_temporal.cron import describe_schedule
 from joeflow_temporal.engine.spec import START_KINDS, TaskStatus, TaskType
 
 GRAPH_ATTR = {"fontname": "Helvetica", "bgcolor": "transparent"}
@@ -82,14 +84,28 @@ def workflow_graph(
     spec = workflow_class.get_graph_spec()
     graph = new_graph(workflow_class.__name__, workflow_class.rankdir)
     colored = {"color": color, "fontcolor": color} if color else {}
+    schedules = schedule_notes(workflow_class)
     for node in spec.nodes.values():
-        label = node_label(node.name, (notes or {}).get(node.name, []))
+        label = node_label(
+            node.name, schedules.get(node.name, []) + (notes or {}).get(node.name, [])
+        )
         graph.node(node.name, label, style=node_style(node), fillcolor="white", **colored)
     for start, end in spec.edges:
         graph.edge(start, end, **({"color": color} if color else {}))
     for start, end in timeout_edges(spec):
         graph.edge(start, end, **TIMEOUT_EDGE, **({"color": color} if color else {}))
     return graph
+
+
+def schedule_notes(workflow_class) -> dict[str, list[str]]:
+    """``{"start": ["0 9 * * MON"]}``: the schedule of each scheduled start node, for a line
+    under its name (``every 1 day`` for an interval)."""
+    return {
+        name: [describe_schedule(node.schedule)]
+        for name, node in workflow_class.get_nodes()
+        if getattr(node, "node_kind", None) in START_KINDS
+        and isinstance(getattr(node, "schedule", None), (str, timedelta))
+    }
 
 
 def node_label(name: str, notes: list[str]) -> str:
@@ -276,12 +292,14 @@ def mermaid_node_style(node, **extra: str) -> dict:
 def workflow_mermaid(workflow_class) -> str:
     spec = workflow_class.get_graph_spec()
     chart = Mermaid(workflow_class.rankdir)
+    schedules = schedule_notes(workflow_class)
     for node in spec.nodes.values():
         chart.node(
             mermaid_id(node.name),
             node.name,
             node.type == TaskType.HUMAN,
             CLASS_NODE,
+            schedules.get(node.name, []),
             **mermaid_node_style(node),
         )
     for start, end in spec.edges:

@@ -1134,3 +1134,19 @@ class WorkflowEvent(models.Model):
 
     def __str__(self):
         return f"event {self.name} ({self.event_id})"
+
+
+class ScheduledFiring(models.Model):
+    """One firing of a ``Start(schedule=...)`` node's Temporal Schedule and the instance it
+    created. ``firing_id`` (the firing's workflow id) is unique, so a firing whose activity is
+    retried, or runs twice at once, creates one instance (``runtime.activities.start_scheduled``).
+    """
+
+    firing_id = models.CharField(max_length=255, unique=True, editable=False)
+    workflow = models.OneToOneField(
+        Workflow, on_delete=models.CASCADE, related_name="+", editable=False
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"{self.firing_id} started {self.workflow_id}"

@@ -1,5 +1,6 @@
-"""The demo workflows: the seed tutorial's welcome and shipping workflows, split/join/wait, and
-an expense approval with candidate groups, a due date, reminders and escalation."""
+"""The demo workflows: the seed tutorial's welcome and shipping workflows, split/join/wait, an
+expense approval with candidate groups, a due date, reminders and escalation, and a nightly
+report started by a Temporal Schedule."""
 
 import logging
 import os
@@ -176,6 +177,28 @@ class ExpenseWorkflow(Expense):
             task.due,
             ", ".join(group.name for group in task.candidate_groups.all()) or "anyone",
         )
+
+    class Meta:
+        proxy = True
+
+
+class NightlyReport(Workflow):
+    day = models.DateField(null=True, blank=True, editable=False)
+    instance_count = models.PositiveIntegerField(default=0, editable=False)
+
+
+class NightlyReportWorkflow(NightlyReport):
+    """Started every night at 02:00 UTC by a Temporal Schedule (``manage.py sync_schedules``,
+    which the worker runs at start-up): counts the workflow instances created the day before."""
+
+    start = tasks.Start(schedule="0 2 * * *")
+
+    def count_instances(self):
+        self.day = (self.created - timedelta(days=1)).date()
+        self.instance_count = Workflow.objects.filter(created__date=self.day).count()
+        self.save(update_fields=["day", "instance_count"])
+
+    edges = [(start, count_instances)]
 
     class Meta:
         proxy = True

@@ -1,6 +1,8 @@
 """Names that cross the boundary between Django and Temporal: a contract, keep them stable."""
 
 WORKFLOW_TYPE = "joeflow"
+SCHEDULED_START_TYPE = "joeflow.scheduled_start"
+"""The workflow a Temporal Schedule of a ``Start(schedule=...)`` node starts at each firing."""
 
 SEARCH_ATTRIBUTE = "JoeflowWorkflow"
 
@@ -38,6 +40,12 @@ RUN_HOOK = "joeflow.run_hook"
 TIME_OUT_TASK = "joeflow.time_out_task"
 CREATE_CHILDREN = "joeflow.create_children"
 CONSUME_EVENT = "joeflow.consume_event"
+START_SCHEDULED = "joeflow.start_scheduled"
+
+
+def schedule_id(label: str, node: str) -> str:
+    """The Temporal Schedule id of a scheduled start node: ``<app_label>.<model_name>.<node>``."""
+    return f"{label}.{node}"
 
 
 def workflow_id(label: str, pk: object) -> str:

@@ -218,3 +218,19 @@ class ConsumeEvent(BaseModel):
     event_id: int
     wait: timedelta
     """How long to look for the event's commit before giving it up."""
+
+
+class ScheduledStart(BaseModel):
+    """What a Temporal Schedule starts at each firing: the class and its scheduled start node."""
+
+    label: str
+    node: str
+
+
+class StartScheduled(BaseModel):
+    """One firing of a schedule: ``firing_id`` (the firing's workflow id, which Temporal makes
+    of the schedule's action id and the scheduled time) keys the instance it creates."""
+
+    label: str
+    node: str
+    firing_id: str

@@ -7,6 +7,7 @@ from temporalio.plugin import SimplePlugin
 from temporalio.worker import Interceptor
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from joeflow_temporal.engine.scheduled import ScheduledStartWorkflow
 from joeflow_temporal.engine.walker import JoeflowWalker
 
 PASSTHROUGH_MODULES = ["pydantic", "joeflow_temporal.engine"]
@@ -16,7 +17,8 @@ the models again cost more than a short run does."""
 
 
 class EnginePlugin(SimplePlugin):
-    """The pydantic converter, the sandbox's passthrough and the walker workflow.
+    """The pydantic converter, the sandbox's passthrough, the walker workflow and the workflow
+    that schedules start (``engine.scheduled``).
 
     The engine stays Django-free: the Django side passes its activities (and the worker
     interceptors that go with them); ``joeflow_temporal.runtime.worker.engine_plugin()`` is
@@ -35,7 +37,7 @@ class EnginePlugin(SimplePlugin):
         super().__init__(
             "joeflow_temporal.EnginePlugin",
             data_converter=pydantic_data_converter,
-            workflows=[JoeflowWalker],
+            workflows=[JoeflowWalker, ScheduledStartWorkflow],
             activities=activities,
             interceptors=interceptors,
             workflow_runner=SandboxedWorkflowRunner(

@@ -15,7 +15,7 @@ import time
 from contextlib import contextmanager
 
 from django.apps import apps
-from django.db import close_old_connections, transaction
+from django.db import IntegrityError, close_old_connections, transaction
 from django.utils import timezone
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -35,6 +35,7 @@ from joeflow_temporal.engine.payloads import (
     MachineOutcome,
     RunHook,
     RunMachineTask,
+    StartScheduled,
     TaskRef,
     TimedOut,
     TimeOut,
@@ -42,7 +43,7 @@ from joeflow_temporal.engine.payloads import (
 )
 from joeflow_temporal.engine.spec import NodeKind, TaskStatus
 from joeflow_temporal.exceptions import RETRIED
-from joeflow_temporal.models import Task, Workflow, WorkflowEvent
+from joeflow_temporal.models import ScheduledFiring, Task, Workflow, WorkflowEvent
 from joeflow_temporal.runtime.compile import HOOKS
 from joeflow_temporal.runtime.machine import TaskRaised, run_method
 from joeflow_temporal.runtime.rows import human_task_or_failure, new_task
@@ -491,6 +492,47 @@ def consume_event(request: ConsumeEvent) -> TaskStatus:
     return TaskStatus.SUCCEEDED
 
 
+@db_activity(names.START_SCHEDULED)
+def start_scheduled(request: StartScheduled) -> int:
+    """Create the instance of one schedule firing through its start node and return its pk.
+
+    As ``Workflow.start_with`` (with the model's default field values): the row, its start
+    task and the walker's execution in one transaction. Exactly once per ``firing_id``: the
+    firing's row commits with the instance under a unique constraint, so a retry returns the
+    instance a previous attempt committed, and a concurrent run of the same firing waits for
+    the first one's commit, hits the constraint and returns that instance too.
+    """
+    workflow_cls = workflow_class(request.label)
+    node = dict(workflow_cls.get_nodes()).get(request.node)
+    if getattr(node, "schedule", None) is None:
+        raise ApplicationError(
+            f"{request.label} has no scheduled start {request.node!r} (any more): "
+            "run manage.py sync_schedules to remove its Schedule.",
+            type="UnknownNode",
+            non_retryable=True,
+        )
+    started = fired_instance(request.firing_id)
+    if started is not None:
+        return started
+    try:
+        with transaction.atomic():
+            workflow = workflow_cls.objects.create()
+            ScheduledFiring.objects.create(firing_id=request.firing_id, workflow=workflow)
+            workflow.start_engine(request.node)
+    except IntegrityError:
+        started = fired_instance(request.firing_id)
+        if started is None:
+            raise  # not the firing's constraint: the model's own
+        return started
+    return workflow.pk
+
+
+def fired_instance(firing_id: str) -> int | None:
+    """The pk of the instance the firing created, if one did."""
+    firings = ScheduledFiring.objects.filter(firing_id=firing_id)
+    return firings.values_list("workflow_id", flat=True).first()
+
+
 ACTIVITIES = [
     create_task,
     create_human_task,
@@ -502,6 +544,7 @@ ACTIVITIES = [
     time_out_task,
     create_children,
     consume_event,
+    start_scheduled,
 ]
 
 

@@ -12,12 +12,29 @@ class Start:
     ``MyWorkflow.start(field=value)`` saves the instance with those fields, records the start
     task and starts the instance's Temporal execution, all in one database transaction, and
     returns the saved instance (``Workflow.start_with``: it raises ``TemporalUnavailable``,
-    with nothing saved, when Temporal cannot be reached).
+    with nothing saved, when Temporal cannot be reached). With ``schedule``, a Temporal
+    Schedule starts instances here too.
     """
 
     type = MACHINE
     node_kind = NodeKind.START
     name: str | None = None
+
+    def __init__(self, schedule: str | timedelta | None = None):
+        """``schedule`` also starts an instance here at set times, with the model's default
+        field values: a cron string in UTC (Temporal's syntax, five fields or a macro such as
+        ``@daily``) or a ``timedelta`` interval. ``manage.py sync_schedules`` makes it a
+        Temporal Schedule (docs/scheduled-starts.md); system check E019 reports a bad value.
+
+        Raises:
+            TypeError: ``schedule`` is neither None, a string nor a ``datetime.timedelta``.
+        """
+        if schedule is not None and not isinstance(schedule, (str, timedelta)):
+            raise TypeError(
+                "Start(schedule=...) takes a cron string or a datetime.timedelta, e.g. "
+                'Start(schedule="0 9 * * MON") or Start(schedule=timedelta(hours=6)).'
+            )
+        self.schedule = schedule
 
     def __get__(self, instance, owner):
         return BoundStart(self, owner)

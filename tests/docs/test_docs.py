@@ -15,7 +15,13 @@ from joeflow_temporal import conf
 from tests.helpers import ROOT, settings_env_names
 
 DOCS = ROOT / "docs"
-OUR_COMMANDS = ["render_workflow_graph", "temporal_worker", "temporal_dev", "import_joeflow"]
+OUR_COMMANDS = [
+    "render_workflow_graph",
+    "temporal_worker",
+    "temporal_dev",
+    "import_joeflow",
+    "sync_schedules",
+]
 
 
 def page(name: str) -> str:

@@ -996,3 +996,21 @@ class EventLoopOrderWorkflow(Purchase):
 
     class Meta:
         proxy = True
+
+
+class ScheduledWorkflow(Counter):
+    """Started by Temporal Schedules (tests trigger them): at 00:00 UTC on 1 January, and every
+    365 days; ``manual`` is a plain start."""
+
+    start = tasks.Start(schedule="0 0 1 1 *")
+    yearly = tasks.Start(schedule=timedelta(days=365))
+    manual = tasks.Start()
+
+    def count_up(self):
+        self.count += 1
+        self.save(update_fields=["count"])
+
+    edges = [(start, count_up), (yearly, count_up), (manual, count_up)]
+
+    class Meta:
+        proxy = True
