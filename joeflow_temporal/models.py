@@ -393,7 +393,7 @@ class Workflow(models.Model, metaclass=WorkflowBase):
                 raise InstanceNotRunning(f"{self} has ended; it takes no events.")
             form = node.get_form_class(type(self))(data=data or {}, instance=locked)
             if not form.is_valid():
-                raise ValidationError(form.errors.get_json_data(escape_html=True))
+                raise ValidationError(form.errors.as_data())
             form.save()
             event = WorkflowEvent.objects.create(
                 _workflow_id=self.pk,
