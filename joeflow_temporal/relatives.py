@@ -72,7 +72,7 @@ def children_of(instance: Workflow) -> list[Relative]:
         child_workflows()
         .filter(parent_task___workflow=instance)
         .select_related("parent_task")
-        .order_by("parent_task", "parent_item", "pk")
+        .order_by("parent_task_id", "parent_item", "pk")
     )
     pks_by_class = defaultdict(list)
     for row in rows:

@@ -218,7 +218,8 @@ def test_the_instance_list_costs_the_same_queries_with_more_children(broken_fan_
         assert len(api.get(path).json()["results"][0]["children"]) == 3
 
     more = models.SubworkflowOrderWorkflow.start(total=1, items=["a", "b", "c", "d"])
-    result(more)
+    children = models.PackItemWorkflow.objects.filter(parent_task___workflow=more)
+    wait_until(lambda: children.count() == 4)
     with CaptureQueriesContext(connection) as two:
         page = api.get(path).json()
 
