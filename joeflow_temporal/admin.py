@@ -16,6 +16,7 @@ from joeflow_temporal.exceptions import InstanceNotRunning, TaskNotScheduled, Te
 from joeflow_temporal.forms import COMMENT_MAX_LENGTH, OverrideForm, StartForm, start_task_names
 from joeflow_temporal.lookups import pk_fits
 from joeflow_temporal.models import Task
+from joeflow_temporal.relatives import children_of, page_url, parent_of
 
 
 class WorkflowClassFilter(admin.SimpleListFilter):
@@ -34,14 +35,19 @@ class WorkflowClassFilter(admin.SimpleListFilter):
         return queryset
 
 
-def page_url(obj) -> str | None:
-    """The object's own page for the admin's "View on site" link, or None for no link: a task
-    that is not a scheduled human task has no page, nor has an instance whose class's URLs
-    the project does not include (Django's link would answer 500 or 404)."""
-    try:
-        return obj.get_absolute_url()
-    except NoReverseMatch:
+def admin_change_url(admin_site, model, pk) -> str | None:
+    """The admin change page of ``model``'s row ``pk``; None if the site does not register it."""
+    if not admin_site.is_registered(model):
         return None
+    opts = model._meta
+    return reverse(
+        f"admin:{opts.app_label}_{opts.model_name}_change", args=[pk], current_app=admin_site.name
+    )
+
+
+def task_admin_link(task):
+    url = reverse("admin:joeflow_temporal_task_change", args=[task.pk])
+    return format_html('<a href="{}">{} #{}</a>', url, task.name, task.pk)
 
 
 def act_on_tasks(modeladmin, request, queryset, action: str, past: str, comment: str = "") -> None:
@@ -207,15 +213,8 @@ class TaskAdmin(admin.ModelAdmin):
         if model is None:
             return f"{task.content_type} #{task._workflow_id}"
         label = f"{model._meta.verbose_name} #{task._workflow_id}"
-        if not self.admin_site.is_registered(model):
-            return label
-        opts = model._meta
-        url = reverse(
-            f"admin:{opts.app_label}_{opts.model_name}_change",
-            args=[task._workflow_id],
-            current_app=self.admin_site.name,
-        )
-        return format_html('<a href="{}">{}</a>', url, label)
+        url = admin_change_url(self.admin_site, model, task._workflow_id)
+        return format_html('<a href="{}">{}</a>', url, label) if url else label
 
     @admin.display(description="parents")
     def parents(self, task):
@@ -226,14 +225,7 @@ class TaskAdmin(admin.ModelAdmin):
         return self.task_links(task.child_task_set.all())
 
     def task_links(self, tasks):
-        return format_html_join(
-            ", ",
-            '<a href="{}">{} #{}</a>',
-            (
-                (reverse("admin:joeflow_temporal_task_change", args=[t.pk]), t.name, t.pk)
-                for t in tasks
-            ),
-        )
+        return format_html_join(", ", "{}", ((task_admin_link(task),) for task in tasks))
 
     @admin.display(description="traceback")
     def traceback(self, task):
@@ -337,7 +329,13 @@ class WorkflowAdmin(VersionAdmin):
         return [*super().get_inlines(request, obj), TaskInlineAdmin]
 
     def get_readonly_fields(self, request, obj=None):
-        return [*super().get_readonly_fields(request, obj), "engine", "instance_graph"]
+        return [
+            *super().get_readonly_fields(request, obj),
+            "engine",
+            "instance_graph",
+            "parent",
+            "children",
+        ]
 
     def get_queryset(self, request):
         """Only this class's instances: proxy classes share their concrete model's table."""
@@ -454,6 +452,50 @@ class WorkflowAdmin(VersionAdmin):
             url,
             obj.temporal_workflow_id,
         )
+
+    def instance_link(self, instance):
+        """The instance's admin change page, else its own page, else its name alone."""
+        url = admin_change_url(self.admin_site, type(instance), instance.pk) or page_url(instance)
+        return format_html('<a href="{}">{}</a>', url, instance) if url else str(instance)
+
+    @admin.display(description="parent")
+    def parent(self, obj):
+        """The instance whose ``Subworkflow`` task started this one, and that task."""
+        relative = parent_of(obj) if obj.pk else None
+        if relative is None:
+            return "-"
+        return format_html(
+            "{} (task {})", self.instance_link(relative.instance), task_admin_link(relative.task)
+        )
+
+    @admin.display(description="children")
+    def children(self, obj):
+        """The instances this one's ``Subworkflow`` tasks started: running or ended, and the
+        failed tasks that keep them (and the parent's task) waiting."""
+        relatives = children_of(obj) if obj.pk else []
+        if not relatives:
+            return "-"
+        rows = format_html_join(
+            "",
+            "<li>{} · {} · task {}{}</li>",
+            (
+                (
+                    self.instance_link(child.instance),
+                    "ended" if child.instance.completed else "running",
+                    task_admin_link(child.task),
+                    format_html(
+                        " · <strong>failed: {}</strong>",
+                        format_html_join(
+                            ", ", "{}", ((task_admin_link(t),) for t in child.failed_tasks)
+                        ),
+                    )
+                    if child.failed_tasks
+                    else "",
+                )
+                for child in relatives
+            ),
+        )
+        return format_html('<ul class="joeflow-children">{}</ul>', rows)
 
     @admin.display(description="graph")
     def instance_graph(self, obj):

@@ -214,6 +214,7 @@ INSTANCE_ADVICE = {
     "claim": "Nothing was changed.",
     "unclaim": "Nothing was changed.",
     "assign": "Nothing was changed.",
+    "send_event": "The event was not recorded.",
 }
 
 

@@ -39,6 +39,7 @@ from joeflow_temporal.exceptions import (
 )
 from joeflow_temporal.forms import OverrideForm
 from joeflow_temporal.lookups import pk_fits
+from joeflow_temporal.relatives import children_of, parent_of
 from joeflow_temporal.runtime import client
 
 logger = logging.getLogger(__name__)
@@ -335,10 +336,18 @@ class WorkflowDetailView(WorkflowInstanceMixin, WorkflowTemplateNameViewMixin, g
     fallback_templates = ("detail",)
 
     def get_context_data(self, **kwargs):
+        """The generic view's context, plus ``tasks`` (oldest first), ``override_url``,
+        ``notices``, ``parent`` (``relatives.parent_of``: the instance and task that started
+        this one, or None) and ``children`` (``relatives.children_of``)."""
         tasks = self.object.task_set.order_by("pk").prefetch_related("parent_task_set")
         override_url = self.object.get_override_url() if self.model.override_view else None
         return super().get_context_data(
-            tasks=tasks, override_url=override_url, notices=self.notices(), **kwargs
+            tasks=tasks,
+            override_url=override_url,
+            notices=self.notices(),
+            parent=parent_of(self.object),
+            children=children_of(self.object),
+            **kwargs,
         )
 
     def notices(self) -> list[str]:

@@ -23,5 +23,7 @@ urlpatterns = [
     path("due-from-hook/", include(models.DueFromHookWorkflow.urls())),
     path("deadline-loop/", include(models.DeadlineLoopWorkflow.urls())),
     path("approved-payment/", include(models.ApprovedPaymentWorkflow.urls())),
+    path("subworkflow-order/", include(models.SubworkflowOrderWorkflow.urls())),
+    path("pack-item/", include(models.PackItemWorkflow.urls())),
     path("shop/orders/", include(shop.OrderWorkflow.urls())),
 ]

@@ -29,6 +29,13 @@ class CanCancel(HasPermission):
     message = "You may not cancel tasks or instances (permission joeflow_temporal.cancel)."
 
 
+class CanSendEvent(HasPermission):
+    perm = "joeflow_temporal.send_event"
+    message = (
+        "You may not send events to workflow instances (permission joeflow_temporal.send_event)."
+    )
+
+
 class CanComplete(BasePermission):
     """Who may complete a human task (``Task.can_be_completed_by``): a superuser, an assignee,
     or, while it has no assignees, anyone or a member of one of its candidate groups. The

@@ -5,15 +5,18 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework import serializers
 
 from joeflow_temporal.api.filters import workflow_labels
-from joeflow_temporal.api.serializers import COMMENT_MAX_LENGTH
+from joeflow_temporal.api.serializers import COMMENT_MAX_LENGTH, EVENT_ID_HELP, EventSerializer
+from joeflow_temporal.api.workflows import event_names
 
 NODE_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 
 class EndpointSchema(SpectacularAutoSchema):
-    """drf-spectacular's, with the path parameters it cannot infer: labels and node names.
+    """drf-spectacular's, with the path parameters it cannot infer: labels, node names and
+    event names.
 
-    The labels are listed when the document is generated, so they follow the registry.
+    The labels and event names are listed when the document is generated, so they follow the
+    registry.
     """
 
     def get_override_parameters(self):
@@ -36,6 +39,17 @@ class EndpointSchema(SpectacularAutoSchema):
                     OpenApiParameter.PATH,
                     pattern=NODE_NAME_PATTERN,
                     description="The name of one of the workflow's start views.",
+                )
+            )
+        if "{name}" in self.path:
+            names = event_names()
+            parameters.append(
+                OpenApiParameter(
+                    "name",
+                    str,
+                    OpenApiParameter.PATH,
+                    enum=names or None,
+                    description="The name of one of the workflow's `Event` nodes.",
                 )
             )
         return [*super().get_override_parameters(), *parameters]
@@ -136,6 +150,30 @@ OVERRIDE_BODY = {
         "additionalProperties": True,
     }
 }
+EVENT_BODY = {
+    "application/json": {
+        "type": "object",
+        "properties": {
+            "event_id": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 255,
+                "description": EVENT_ID_HELP,
+            }
+        },
+        "description": "The fields of the `Event` node (its `fields`), validated as a task's "
+        "form and saved to the instance, and an optional `event_id`.",
+        "additionalProperties": True,
+    }
+}
+EVENT_SENT = OpenApiResponse(EventSerializer, description="The event, recorded.")
+EVENT_DUPLICATE = OpenApiResponse(
+    EventSerializer,
+    description="The instance got this `event_id` before: the earlier event; nothing changed.",
+)
+EVENT_EXAMPLE = OpenApiExample(
+    "payment received", value={"paid_amount": 30, "event_id": "pay-4711"}, request_only=True
+)
 START_EXAMPLE = OpenApiExample(
     "shipping checkout",
     value={"shipping_address": "1 Main St", "email": "ada@example.com"},

@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from functools import cache
 
 from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -17,7 +18,7 @@ from joeflow_temporal.checks import errors_of
 from joeflow_temporal.engine.spec import NodeKind, TaskType
 from joeflow_temporal.forms import COMMENT_MAX_LENGTH
 from joeflow_temporal.lookups import pk_fits
-from joeflow_temporal.models import Task
+from joeflow_temporal.models import Task, WorkflowEvent
 
 
 def refuse_unknown_keys(serializer: serializers.Serializer, data) -> None:
@@ -288,8 +289,12 @@ class TaskSerializer(InstanceTaskSerializer):
         read_only_fields = fields
 
     def get_workflow(self, task) -> str:
-        content_type = task.content_type
-        return f"{content_type.app_label}.{content_type.model}"
+        return content_type_label(task.content_type)
+
+
+def content_type_label(content_type: ContentType) -> str:
+    """A workflow class's label, ``app_label.modelname``, from its (proxy's own) content type."""
+    return f"{content_type.app_label}.{content_type.model}"
 
 
 class TaskDetailSerializer(TaskSerializer):
@@ -366,8 +371,72 @@ class NextTasksMixin(serializers.Serializer):
         return NextTaskSerializer(self.context.get("next_tasks", []), many=True).data
 
 
+def instance_status(instance) -> str:
+    return "ended" if instance.completed else "running"
+
+
+class TaskReferenceSerializer(serializers.ModelSerializer):
+    """A task of another instance, named as the inbox names tasks: which, and whose."""
+
+    workflow = serializers.SerializerMethodField(help_text="The label of the task's instance.")
+    workflow_id = serializers.IntegerField(
+        source="_workflow_id", read_only=True, help_text="The id of the task's instance."
+    )
+
+    class Meta:
+        model = Task
+        fields = ["id", "name", "status", "workflow", "workflow_id"]
+        read_only_fields = fields
+
+    def get_workflow(self, task) -> str:
+        return content_type_label(task.content_type)
+
+
+class FailedTaskSerializer(serializers.ModelSerializer):
+    """A failed task of a child instance: what keeps it (and its parent's task) from going on."""
+
+    class Meta:
+        model = Task
+        fields = ["id", "name", "exception"]
+        read_only_fields = fields
+
+
+class ChildInstanceSerializer(serializers.Serializer):
+    """An instance one of this instance's `Subworkflow` tasks started, and its failed tasks."""
+
+    # Of a base ``Workflow`` row as ``relatives.child_workflows`` loads it.
+
+    id = serializers.IntegerField(source="pk", read_only=True)
+    workflow = serializers.SerializerMethodField(help_text="The child's label.")
+    status = serializers.SerializerMethodField(help_text="`running` or `ended`, as an instance's.")
+    parent_task = serializers.IntegerField(
+        source="parent_task_id", read_only=True, help_text="The id of the task that started it."
+    )
+    parent_item = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text="Its position among the items of that task's `for_each` (0 without one).",
+    )
+    created = serializers.DateTimeField(read_only=True)
+    completed = serializers.DateTimeField(read_only=True, allow_null=True)
+    failed_tasks = FailedTaskSerializer(
+        many=True,
+        read_only=True,
+        help_text="Its tasks that failed and wait for a rerun or a cancel: the parent's task "
+        "waits for them too.",
+    )
+
+    def get_workflow(self, child) -> str:
+        return content_type_label(ContentType.objects.get_for_id(child.class_content_type_id))
+
+    @extend_schema_field(str)
+    def get_status(self, child) -> str:
+        return instance_status(child)
+
+
 class InstanceSerializer(serializers.Serializer):
-    """A workflow instance: its fields, its tasks, and whether the engine is done with it."""
+    """A workflow instance: its fields, its tasks, and whether the engine is done with it;
+    the task that started it, if a parent's did, and the instances its own tasks started."""
 
     id = serializers.IntegerField(source="pk", read_only=True)
     workflow = serializers.CharField(
@@ -381,15 +450,30 @@ class InstanceSerializer(serializers.Serializer):
     completed = serializers.DateTimeField(read_only=True, allow_null=True)
     fields = serializers.SerializerMethodField(method_name="get_field_values")  # type: ignore[assignment]  # a declared field
     tasks = InstanceTaskSerializer(source="task_set", many=True, read_only=True)
+    parent_task = TaskReferenceSerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="The parent instance's `Subworkflow` task that started this instance; null "
+        "for a top-level instance.",
+    )
+    children = serializers.SerializerMethodField(
+        help_text="The instances this one's `Subworkflow` tasks started, by task and item."
+    )
 
     @extend_schema_field(str)  # no enum: a second "status" enum would need a project setting
     def get_status(self, instance) -> str:
-        return "ended" if instance.completed else "running"
+        return instance_status(instance)
 
     @extend_schema_field({"type": "object", "additionalProperties": True})
     def get_field_values(self, instance):
         """The workflow model's own fields."""
         return instance_fields_serializer(type(instance))(instance).data
+
+    @extend_schema_field(ChildInstanceSerializer(many=True))
+    def get_children(self, instance):
+        """Each task's children, from what ``api.workflows.instances_of`` prefetched."""
+        children = [child for task in instance.task_set.all() for child in task.child_workflows]
+        return ChildInstanceSerializer(children, many=True).data
 
 
 class NodeSerializer(serializers.Serializer):
@@ -474,3 +558,49 @@ class CompletedTaskSerializer(NextTasksMixin, TaskDetailSerializer):
     class Meta(TaskDetailSerializer.Meta):
         fields = [*TaskDetailSerializer.Meta.fields, "next_tasks"]
         read_only_fields = fields
+
+
+class EventSerializer(serializers.ModelSerializer):
+    """An event sent to an instance (``WorkflowEvent``)."""
+
+    task: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(
+        read_only=True,
+        allow_null=True,
+        help_text="The id of the `Event` task that consumed it; null while it waits for one "
+        "(the instance has not reached that task yet).",
+    )
+
+    class Meta:
+        model = WorkflowEvent
+        fields = ["id", "name", "event_id", "data", "created", "task", "sent_by"]
+        read_only_fields = fields
+        extra_kwargs = {
+            "event_id": {
+                "help_text": "The sender's idempotency key (a random one if none was sent)."
+            },
+            "data": {"help_text": "The fields the event set on the instance, as sent."},
+            "sent_by": {"help_text": "The id of the user who sent it."},
+        }
+
+
+EVENT_ID_HELP = (
+    "Your idempotency key (at most 255 characters): an event_id this instance got before is "
+    "not applied again (200 with the earlier event). Leave it out for a random one."
+)
+
+
+@cache
+def event_serializer(model, event_fields: tuple[str, ...]) -> type[StrictModelSerializer]:
+    """The body of an event: the ``Event`` node's ``fields`` (validated as a task view's form,
+    ``form_serializer``), plus an optional ``event_id``. It validates only: the event's data is
+    saved by ``Workflow.send_event``."""
+    base = form_serializer(model, event_fields)
+
+    class EventBodySerializer(base):  # type: ignore[valid-type,misc]  # a base made per class
+        event_id = StrictCharField(required=False, max_length=255, help_text=EVENT_ID_HELP)
+
+        class Meta(base.Meta):  # type: ignore[name-defined]  # as the class above
+            fields = [*event_fields, "event_id"]
+
+    EventBodySerializer.__name__ = f"{model.__name__}Event"
+    return EventBodySerializer

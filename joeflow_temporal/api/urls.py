@@ -20,6 +20,11 @@ urlpatterns = [
         f"{instance}override/", views.InstanceOverrideEndpoint.as_view(), name="instance-override"
     ),
     path(f"{instance}cancel/", views.InstanceCancelEndpoint.as_view(), name="instance-cancel"),
+    path(
+        f"{instance}events/<str:name>/",
+        views.InstanceEventEndpoint.as_view(),
+        name="instance-event",
+    ),
     path("tasks/", views.TaskListEndpoint.as_view(), name="task-list"),
     path("tasks/<int:pk>/", views.TaskDetailEndpoint.as_view(), name="task-detail"),
     path("tasks/<int:pk>/complete/", views.TaskCompleteEndpoint.as_view(), name="task-complete"),

@@ -14,6 +14,8 @@ from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as FormValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
@@ -51,6 +53,7 @@ from joeflow_temporal.api.permissions import (
     CanComplete,
     CanOverride,
     CanRerun,
+    CanSendEvent,
 )
 from joeflow_temporal.api.schema import EndpointSchema
 from joeflow_temporal.api.serializers import (
@@ -58,15 +61,18 @@ from joeflow_temporal.api.serializers import (
     AssignSerializer,
     CommentSerializer,
     CompletedTaskSerializer,
+    EventSerializer,
     InstanceSerializer,
     StartedInstanceSerializer,
     TaskDetailSerializer,
     TaskSerializer,
     WorkflowTypeSerializer,
+    event_serializer,
     form_serializer,
     override_serializer,
 )
 from joeflow_temporal.api.workflows import (
+    get_event_node,
     get_start_node,
     get_workflow_class,
     instances_of,
@@ -417,6 +423,59 @@ class InstanceCancelEndpoint(InstanceActionEndpoint):
         with explained("cancel", instance=instance):
             instance.cancel(user=request.user, comment=body.get("comment", ""))
         return self.respond(instance)
+
+
+class InstanceEventEndpoint(WorkflowClassMixin, Endpoint):
+    """Send the event ``{name}`` to an instance (permission ``send_event``): its ``Event`` node
+    of that name goes on, now if it waits, else when the instance reaches it.
+
+    The body is the node's ``fields`` (validated as a task view's form) and an optional
+    ``event_id``; ``Workflow.send_event`` saves the fields, records the event and signals the
+    engine in one transaction. An ``event_id`` the instance got before changes nothing (200
+    with the earlier event), also once the instance has ended.
+    """
+
+    permission_classes = [IsAuthenticated, CanSendEvent]
+    serializer_class = EventSerializer
+
+    @schema.document(
+        operation_id="workflows_instances_events",
+        request=schema.EVENT_BODY,
+        responses={
+            201: schema.EVENT_SENT,
+            200: schema.EVENT_DUPLICATE,
+            **schema.errors(400, 403, 404, 409, 413, 415, 503),
+        },
+        examples=[schema.EVENT_EXAMPLE],
+    )
+    def post(self, request, *args, **kwargs):
+        instance = self.get_object()
+        name = self.kwargs["name"]
+        fields = tuple(get_event_node(self.workflow_class, name).fields)
+        body = event_serializer(self.workflow_class, fields)(instance, data=request.data)
+        body.is_valid(raise_exception=True)
+        data = {field: request.data[field] for field in fields if field in request.data}
+        try:
+            with explained("send_event", instance=instance):
+                event = instance.send_event(
+                    name,
+                    data,
+                    user=request.user,
+                    event_id=body.validated_data.get("event_id"),
+                )
+        except FormValidationError as error:  # what the node's form refuses beyond the body's
+            raise ValidationError(field_errors(error)) from error
+        answer = status.HTTP_200_OK if event.duplicate else status.HTTP_201_CREATED
+        return Response(self.get_serializer(event).data, status=answer)
+
+
+def field_errors(error: FormValidationError) -> dict[str, list[str]]:
+    """A form's errors (``message_dict``) as the API words them: ``non_field_errors`` for the
+    form's own."""
+    return {
+        "non_field_errors" if field == NON_FIELD_ERRORS else field: messages
+        for field, messages in error.message_dict.items()
+    }
 
 
 # Tasks

@@ -16,6 +16,7 @@ PATHS = {
     "/api/workflows/{workflow}/instances/{id}/": {"get"},
     "/api/workflows/{workflow}/instances/{id}/override/": {"post"},
     "/api/workflows/{workflow}/instances/{id}/cancel/": {"post"},
+    "/api/workflows/{workflow}/instances/{id}/events/{name}/": {"post"},
     "/api/tasks/": {"get"},
     "/api/tasks/{id}/": {"get"},
     "/api/tasks/{id}/complete/": {"post"},
@@ -95,6 +96,42 @@ def test_the_openapi_document_is_valid_and_documents_bodies_and_errors(admin_cli
     cancel = document["paths"]["/api/workflows/{workflow}/instances/{id}/cancel/"]["post"]
     assert cancel["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/Comment"
+    }
+    events = document["paths"]["/api/workflows/{workflow}/instances/{id}/events/{name}/"]["post"]
+    assert set(events["responses"]) == {
+        "200",
+        "201",
+        "400",
+        "401",
+        "403",
+        "404",
+        "409",
+        "413",
+        "415",
+        "503",
+    }
+    for code in ("200", "201"):
+        assert events["responses"][code]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/Event"
+        }
+    name = next(p for p in events["parameters"] if p["name"] == "name")
+    assert {"payment_received", "installment"} <= set(name["schema"]["enum"])
+    body = events["requestBody"]["content"]["application/json"]["schema"]
+    assert body["properties"]["event_id"]["maxLength"] == 255
+    assert set(schemas["Event"]["properties"]) == {
+        "id",
+        "name",
+        "event_id",
+        "data",
+        "created",
+        "task",
+        "sent_by",
+    }
+    instance = schemas["Instance"]["properties"]
+    assert instance["parent_task"]["allOf"] == [{"$ref": "#/components/schemas/TaskReference"}]
+    assert instance["children"]["items"] == {"$ref": "#/components/schemas/ChildInstance"}
+    assert set(schemas["ChildInstance"]["properties"]["failed_tasks"]["items"].values()) == {
+        "#/components/schemas/FailedTask"
     }
     next_task = schemas["NextTask"]["properties"]
     assert set(next_task) == {"id", "name", "type", "status", "url"}

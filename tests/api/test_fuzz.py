@@ -75,8 +75,10 @@ def scene(worker, superuser):
     explode = wait_until(lambda: failing.task_set.failed().filter(name="explode").first())
     split = models.SplitJoinWorkflow.start()
     review = scheduled(split, "review")
+    event = models.EventLoopOrderWorkflow.start()
+    scheduled(event, "paid")
     return {
-        "instances": [human, shipping, failing, split],
+        "instances": [human, shipping, failing, split, event],
         "tasks": [edit, ship, explode, review, *Task.objects.filter(name="start")],
     }
 
@@ -91,7 +93,10 @@ def real_path_parameters(scene) -> list[dict]:
         if node.node_kind == "start_view"
     ]
     task_ids = [{"id": task.pk} for task in scene["tasks"]]
-    return instances + start_views + task_ids
+    events = [
+        {"workflow": w.label(), "id": w.pk, "name": "installment"} for w in scene["instances"]
+    ]
+    return instances + start_views + task_ids + events
 
 
 def fits(operation, parameters: dict) -> bool:
@@ -128,7 +133,7 @@ def test_the_api_answers_fuzzed_requests_as_documented(scene, superuser):
     schema = schemathesis.openapi.from_wsgi(f"{url('schema')}?format=json", app, headers=auth)
     real = real_path_parameters(scene)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 16
+    assert len(operations) == 17
     failures = []
     statuses = Counter()
 
@@ -244,7 +249,7 @@ def test_node_names_are_only_looked_up_among_the_graphs_nodes(scene, superuser, 
 def test_ids_of_another_workflow_are_404_and_change_nothing(scene, superuser, client):
     """Proxies share one table: a pk must only ever be looked up among its own class's rows."""
     api = client_for(superuser, PASSWORD)
-    human, _, failing, split = scene["instances"]
+    human, _, failing, split = scene["instances"][:4]
     edit, _, _, review = scene["tasks"][:4]
     guarded = models.GuardedWorkflow.start()
     guarded_edit = scheduled(guarded, "edit")  # same task name as HumanWorkflow's
